@@ -1,0 +1,70 @@
+"""loopai: the async Python client of the Loopai Cloud API, for asyncio and trio."""
+
+from ._batch_options import BatchOptions, BatchProgress
+from ._batch_runner import BatchStream
+from ._client import NOT_GIVEN, LoopaiClient, NotGiven
+from ._retry import RetryPolicy
+from ._version import __version__
+from .exceptions import (
+    AuthenticationException,
+    BatchException,
+    ClientClosedException,
+    ConflictException,
+    ConnectionException,
+    ExecutionException,
+    InvalidArgumentException,
+    LoopaiException,
+    NotFoundException,
+    RateLimitException,
+    ResponseDecodeException,
+    ServerException,
+    TimeoutException,
+    ValidationException,
+)
+from .models import (
+    BatchExecuteItem,
+    BatchExecuteRequest,
+    BatchExecuteResponse,
+    BatchExecuteResult,
+    ExecutionResult,
+    ExecutionStatus,
+    HealthResponse,
+    Task,
+)
+
+__all__ = [
+    "NOT_GIVEN",
+    "AuthenticationException",
+    "BatchException",
+    "BatchExecuteItem",
+    "BatchExecuteRequest",
+    "BatchExecuteResponse",
+    "BatchExecuteResult",
+    "BatchOptions",
+    "BatchProgress",
+    "BatchStream",
+    "ClientClosedException",
+    "ConflictException",
+    "ConnectionException",
+    "ExecutionException",
+    "ExecutionResult",
+    "ExecutionStatus",
+    "HealthResponse",
+    "InvalidArgumentException",
+    "LoopaiClient",
+    "LoopaiException",
+    "NotFoundException",
+    "NotGiven",
+    "RateLimitException",
+    "ResponseDecodeException",
+    "RetryPolicy",
+    "ServerException",
+    "Task",
+    "TimeoutException",
+    "ValidationException",
+    "__version__",
+]
+
+for _name in ("BatchOptions", "BatchProgress", "BatchStream", "LoopaiClient", "NotGiven", "RetryPolicy"):
+    globals()[_name].__module__ = __name__
+del _name

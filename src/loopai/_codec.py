@@ -1,0 +1,51 @@
+"""JSON encoding and typed decoding, with encoders and decoders built once."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, TypeVar
+
+import msgspec
+
+from ._exceptions import ResponseDecodeException
+
+T = TypeVar("T")
+
+_encoder = msgspec.json.Encoder()
+_any_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder()
+
+
+def encode(value: object) -> bytes:
+    """Encode a model or plain JSON value to compact JSON bytes."""
+    return _encoder.encode(value)
+
+
+@cache
+def _decoder(model: type[T]) -> msgspec.json.Decoder[T]:
+    return msgspec.json.Decoder(model)
+
+
+def decode_json(content: bytes) -> Any:
+    """Decode JSON into plain Python values; raise `msgspec.DecodeError` if it is not JSON."""
+    return _any_decoder.decode(content)
+
+
+def decode_model(model: type[T], content: bytes, *, method: str, url: str, status: int) -> T:
+    """Decode a response body into ``model``.
+
+    Raises:
+        ResponseDecodeException: the body is not JSON or lacks the model's
+            shape; the message names the endpoint and the problem.
+    """
+    try:
+        return _decoder(model).decode(content)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        excerpt = content[:200].decode("utf-8", "replace")
+        raise ResponseDecodeException(
+            f"the response to {method} {url} is not a valid {model.__name__}: {exc}"
+            f" (body starts {excerpt!r})",
+            status_code=status,
+            method=method,
+            url=url,
+            body=excerpt,
+        ) from None

@@ -1,0 +1,61 @@
+"""The request and response models of the Loopai API (msgspec Structs)."""
+
+from ._models import (
+    ArtifactStatus,
+    BatchExecuteItem,
+    BatchExecuteRequest,
+    BatchExecuteResponse,
+    BatchExecuteResult,
+    BatchValidateItem,
+    BatchValidateRequest,
+    BatchValidateResponse,
+    BatchValidateResult,
+    ComplexityMetrics,
+    ComponentHealth,
+    CreateTaskRequest,
+    DetailedHealthResponse,
+    ErrorResponse,
+    ExecuteRequest,
+    ExecutionResult,
+    ExecutionStatus,
+    FieldError,
+    HealthResponse,
+    LivenessResponse,
+    ProblemDetails,
+    ProgramArtifact,
+    ReadinessResponse,
+    SynthesisStrategy,
+    Task,
+)
+
+__all__ = [
+    "ArtifactStatus",
+    "BatchExecuteItem",
+    "BatchExecuteRequest",
+    "BatchExecuteResponse",
+    "BatchExecuteResult",
+    "BatchValidateItem",
+    "BatchValidateRequest",
+    "BatchValidateResponse",
+    "BatchValidateResult",
+    "ComplexityMetrics",
+    "ComponentHealth",
+    "CreateTaskRequest",
+    "DetailedHealthResponse",
+    "ErrorResponse",
+    "ExecuteRequest",
+    "ExecutionResult",
+    "ExecutionStatus",
+    "FieldError",
+    "HealthResponse",
+    "LivenessResponse",
+    "ProblemDetails",
+    "ProgramArtifact",
+    "ReadinessResponse",
+    "SynthesisStrategy",
+    "Task",
+]
+
+for _name in __all__:
+    globals()[_name].__module__ = __name__
+del _name
