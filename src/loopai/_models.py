@@ -7,8 +7,6 @@ unknown fields are ignored, timestamps without an offset are read as UTC,
 and requests leave unset fields out instead of sending ``null``.
 """
 
-from __future__ import annotations
-
 from datetime import datetime, timezone
 from typing import Any, Final
 from uuid import UUID

@@ -1,0 +1,84 @@
+"""The ``loopai`` command: ``loopai serve`` runs the local server."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Sequence
+
+import anyio
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="loopai", description="loopai command-line tools")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the local Loopai server")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
+    serve.add_argument("--seed", type=int, default=None, help="seed of sampling and fault randomness")
+    serve.add_argument(
+        "--rate-limit",
+        action="append",
+        default=[],
+        metavar="RULE",
+        help="LIMIT/PERIOD[@ROUTE], e.g. 60/1m or 30/1m@*/execute; 'deployed' for the real defaults",
+    )
+    serve.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="KIND[=VALUE][@ROUTE][,times=N][,p=P][,retry_after=S], e.g. status=503,times=2",
+    )
+    serve.add_argument("--broken-rate-limiter", action="store_true", help="answer 500 instead of 429")
+    serve.add_argument("--compact", action="store_true", help="compact JSON instead of Development's")
+    serve.add_argument("--exact-numbers", action="store_true", help="no single-precision read-back")
+    serve.add_argument("--timeout-status", action="store_true", help='report timeouts as "timeout"')
+    serve.add_argument("--no-record", action="store_true", help="do not keep requests in memory")
+    serve.add_argument("--backend", choices=("asyncio", "trio"), default="asyncio")
+    return parser
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    from ._faults import Fault
+    from ._rate_limiter import DEPLOYED_RULES, RateLimitRule
+    from ._server import LocalServer, ServerQuirks
+
+    rules: list[RateLimitRule] = []
+    for spec in args.rate_limit:
+        rules.extend(DEPLOYED_RULES if spec == "deployed" else [RateLimitRule.parse(spec)])
+    server = LocalServer(
+        seed=args.seed,
+        quirks=ServerQuirks(
+            single_precision=not args.exact_numbers,
+            pretty_json=not args.compact,
+            timeout_as_error=not args.timeout_status,
+            broken_rate_limiter=args.broken_rate_limiter,
+        ),
+        rate_limits=rules,
+        faults=[Fault.parse(spec) for spec in args.fault],
+        record=not args.no_record,
+    )
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with server.serve(args.host, args.port) as url:
+            print(f"loopai local server listening on {url} (Ctrl-C to stop)", flush=True)
+            async for _ in signals:
+                break
+    print("loopai local server stopped", flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``loopai`` command; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        anyio.run(_serve, args, backend=args.backend)
+    except ValueError as exc:
+        print(f"loopai: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"loopai: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    return 0
