@@ -1,0 +1,102 @@
+"""The public surface: what users import, and how it presents itself."""
+
+from __future__ import annotations
+
+import pathlib
+import re
+from importlib.resources import files
+
+import loopai
+import loopai.exceptions
+import loopai.models
+import loopai.testing
+
+SRC = pathlib.Path(loopai.__file__).parent
+
+
+def test_all_is_sorted_and_complete() -> None:
+    """loopai.__all__ lists every public name once, sorted, and each exists."""
+    public = {name for name in dir(loopai) if name[0] not in "_@"} - {
+        "exceptions", "models", "testing",
+    }  # fmt: skip
+    assert loopai.__all__ == sorted(loopai.__all__, key=lambda n: (not n.isupper(), n))
+    assert public <= set(loopai.__all__)
+    for name in loopai.__all__:
+        assert hasattr(loopai, name), name
+
+
+def test_submodule_all_is_sorted_and_complete() -> None:
+    """loopai.models, loopai.exceptions and loopai.testing each export a sorted, complete __all__."""
+    for module in (loopai.models, loopai.exceptions):
+        assert module.__all__ == sorted(module.__all__)
+        public = {
+            n for n, v in vars(module).items() if not n.startswith("_") and isinstance(v, type)
+        }
+        assert public == set(module.__all__)
+
+
+def test_public_classes_report_their_public_module() -> None:
+    """Reprs and tracebacks read loopai.X, loopai.models.X, loopai.exceptions.X."""
+    assert loopai.LoopaiClient.__module__ == "loopai"
+    assert loopai.RetryPolicy.__module__ == "loopai"
+    assert loopai.Task.__module__ == "loopai.models"
+    assert loopai.ValidationException.__module__ == "loopai.exceptions"
+    assert loopai.testing.LocalServer.__module__ == "loopai.testing"
+    for name in loopai.models.__all__:
+        assert getattr(loopai.models, name).__module__ == "loopai.models"
+    for name in loopai.exceptions.__all__:
+        assert getattr(loopai.exceptions, name).__module__ == "loopai.exceptions"
+
+
+def test_spec_names_are_importable_as_documented() -> None:
+    """The spec's import lines work: loopai.models and loopai.exceptions hold the documented names."""
+    from loopai.exceptions import (
+        ConnectionException,
+        ExecutionException,
+        LoopaiException,
+        ValidationException,
+    )
+    from loopai.models import (
+        BatchExecuteItem,
+        BatchExecuteRequest,
+        BatchExecuteResponse,
+        ExecutionResult,
+        HealthResponse,
+        Task,
+    )
+
+    for exc in (ValidationException, ExecutionException, ConnectionException):
+        assert issubclass(exc, LoopaiException)
+    assert {Task, ExecutionResult, BatchExecuteItem, BatchExecuteRequest, BatchExecuteResponse, HealthResponse}
+
+
+def test_nothing_imports_asyncio() -> None:
+    """The SDK runs unchanged under trio: no module of loopai imports asyncio."""
+    offenders = [
+        str(path.relative_to(SRC))
+        for path in SRC.rglob("*.py")
+        if re.search(r"^\s*(import asyncio|from asyncio)", path.read_text(), re.MULTILINE)
+    ]
+    assert offenders == []
+
+
+def test_only_the_transport_module_imports_httpx2() -> None:
+    """Swapping the HTTP library stays a one-file change."""
+    importers = sorted(
+        str(path.relative_to(SRC))
+        for path in SRC.rglob("*.py")
+        if re.search(r"^\s*(import httpx2|from httpx2)", path.read_text(), re.MULTILINE)
+    )
+    assert importers == ["_transport.py"]
+
+
+def test_package_ships_py_typed() -> None:
+    """Type checkers see the package's annotations."""
+    assert files("loopai").joinpath("py.typed").is_file()
+
+
+def test_version_comes_from_metadata() -> None:
+    """__version__ is the installed distribution's version."""
+    from importlib.metadata import version
+
+    assert loopai.__version__ == version("loopai")
