@@ -442,8 +442,10 @@ def build_api(server: LocalServer) -> Starlette:
         return Response(b"", 404)
 
     async def not_allowed(request: Request, exc: Exception) -> Response:
-        headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}
-        return Response(b"", 405, headers=headers)
+        allowed = (exc.headers or {}).get("Allow", "") if isinstance(exc, HTTPException) else ""
+        # ASP.NET lists the route's own methods; Starlette adds HEAD to every GET.
+        methods = [m.strip() for m in allowed.split(",") if m.strip() and m.strip() != "HEAD"]
+        return Response(b"", 405, headers={"Allow": ", ".join(methods)})
 
     wrap = api.endpoint
     routes = [

@@ -1,0 +1,67 @@
+"""`loopai serve` and `python -m loopai.testing`: start, answer, stop cleanly on Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+import anyio
+import pytest
+from anyio.streams.text import TextReceiveStream
+
+from loopai import LoopaiClient
+from loopai.testing._cli import main
+
+from .conftest import SPAM_TASK
+
+
+async def serve_and_classify(command: list[str]) -> tuple[str, str, int]:
+    """Start the server, classify the spec's spam email through it, press Ctrl-C."""
+    process = await anyio.open_process(command)
+    assert process.stdout is not None
+    try:
+        with anyio.fail_after(30):
+            lines = TextReceiveStream(process.stdout)
+            first = await lines.receive()
+            url = first.split("listening on ", 1)[1].split()[0]
+            async with LoopaiClient(url) as client:
+                task = await client.create_task(**SPAM_TASK)
+                label = (await client.execute(task.id, {"text": "Buy now for free money!"})).output
+            process.send_signal(signal.SIGINT)
+            rest = "".join([chunk async for chunk in lines])
+            code = await process.wait()
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await process.aclose()
+    return str(label), first + rest, code
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+async def test_loopai_serve_runs_until_ctrl_c(backend: str) -> None:
+    """loopai serve prints its URL, serves the quick start and exits 0 on SIGINT."""
+    pytest.importorskip(backend)
+    command = [sys.executable, "-m", "loopai.testing", "--port", "0", "--seed", "1", "--backend", backend]
+    label, output, code = await serve_and_classify(command)
+    assert label == "spam"
+    assert "listening on http://127.0.0.1:" in output
+    assert "stopped" in output
+    assert code == 0
+
+
+def test_bad_arguments_exit_with_a_message(capsys: pytest.CaptureFixture[str]) -> None:
+    """A bad fault spec is reported on stderr with exit status 2."""
+    assert main(["serve", "--port", "0", "--fault", "explode"]) == 2
+    assert "fault kind" in capsys.readouterr().err
+
+
+def test_port_in_use_exits_with_a_message(capsys: pytest.CaptureFixture[str]) -> None:
+    """A taken port is reported, not a traceback."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 1
+    assert "cannot listen" in capsys.readouterr().err
