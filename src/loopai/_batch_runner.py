@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, aclosing
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -163,6 +163,7 @@ class BatchStream:
         self._stack: AsyncExitStack | None = None
         self._receive: MemoryObjectReceiveStream[list[BatchExecuteResult]] | None = None
         self._transport: HttpTransport | None = None
+        self._cancel_scope: anyio.CancelScope | None = None
 
     # --- context manager and iteration ---------------------------------------------
 
@@ -182,6 +183,7 @@ class BatchStream:
             self._receive = receive
             stack.push_async_callback(receive.aclose)
             task_group = await stack.enter_async_context(anyio.create_task_group())
+            self._cancel_scope = task_group.cancel_scope
             task_group.start_soon(self._produce, task_group, send)
         except BaseException:
             await stack.aclose()
@@ -196,9 +198,9 @@ class BatchStream:
         tb: TracebackType | None,
     ) -> bool | None:
         assert self._stack is not None, "BatchStream used without `async with`"
-        if self._receive is not None:
-            # Whatever is still running is no longer wanted.
-            self._receive.close()
+        # Whatever is still running is no longer wanted (an early exit, or an error in the block).
+        if self._cancel_scope is not None:
+            self._cancel_scope.cancel()
         try:
             return await self._stack.__aexit__(exc_type, exc, tb)
         except BaseExceptionGroup as group:
@@ -255,25 +257,27 @@ class BatchStream:
         options = self._job.runner.options
         limit = options.max_chunk_bytes
         chunk = _Chunk(0)
-        async for item in self._items():
-            raw = msgspec.Raw(encode(item))
-            if chunk.ids and (
-                len(chunk.ids) >= options.chunk_size or chunk.size + len(raw) + 1 > limit
-            ):
-                yield chunk
-                chunk = _Chunk(chunk.seq + 1)
-                await anyio.lowlevel.checkpoint()
-            chunk.ids.append(item.id)
-            chunk.encoded.append(raw)
-            chunk.size += len(raw) + 1
+        # aclosing: a cancelled job must not leave its generators for the event loop to finalize.
+        async with aclosing(self._items()) as items:
+            async for item in items:
+                raw = msgspec.Raw(encode(item))
+                if chunk.ids and (
+                    len(chunk.ids) >= options.chunk_size or chunk.size + len(raw) + 1 > limit
+                ):
+                    yield chunk
+                    chunk = _Chunk(chunk.seq + 1)
+                    await anyio.lowlevel.checkpoint()
+                chunk.ids.append(item.id)
+                chunk.encoded.append(raw)
+                chunk.size += len(raw) + 1
         if chunk.ids:
             yield chunk
 
     async def _produce(
         self, task_group: TaskGroup, send: MemoryObjectSendStream[list[BatchExecuteResult]]
     ) -> None:
-        async with send:
-            async for chunk in self._chunks():
+        async with send, aclosing(self._chunks()) as chunks:
+            async for chunk in chunks:
                 await self._window.acquire()
                 task_group.start_soon(self._run_chunk, chunk, send.clone())
 

@@ -202,8 +202,8 @@ class LocalServer:
                 await self._rate_limited(send, blocked)
                 return
         fault = self.faults.pick(method, path)
-        if fault is not None and fault.delay:
-            await anyio.sleep(fault.delay)
+        if fault is not None and fault.delay and await _client_left_during(fault.delay, receive):
+            return
         if fault is not None and fault.kind != "latency":
             await self._inject(fault, scope, body, send)
             return
@@ -336,6 +336,24 @@ async def _read_body(receive: _Receive) -> tuple[bytes, bool]:
         if not message.get("more_body", False):
             break
     return b"".join(parts), size > BODY_LIMIT
+
+
+async def _client_left_during(delay: float, receive: _Receive) -> bool:
+    """Sleep ``delay`` seconds; True if the client disconnected first (then stop early)."""
+    left = False
+    async with anyio.create_task_group() as group:
+
+        async def watch() -> None:
+            nonlocal left
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            left = True
+            group.cancel_scope.cancel()
+
+        group.start_soon(watch)
+        await anyio.sleep(delay)
+        group.cancel_scope.cancel()
+    return left
 
 
 def _replay(body: bytes) -> _Receive:
