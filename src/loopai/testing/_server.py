@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -202,12 +202,15 @@ class LocalServer:
                 await self._rate_limited(send, blocked)
                 return
         fault = self.faults.pick(method, path)
-        if fault is not None and fault.delay and await _client_left_during(fault.delay, receive):
+        if fault is not None and fault.delay and await _client_left_during(anyio.sleep(fault.delay), receive):
             return
         if fault is not None and fault.kind != "latency":
             await self._inject(fault, scope, body, send)
             return
-        await self._api(_api_scope(scope), _replay(body), _with_version_header(send))
+        # Like ASP.NET's RequestAborted: a request whose client has gone is abandoned.
+        await _client_left_during(
+            self._api(_api_scope(scope), _replay(body), _with_version_header(send)), receive
+        )
 
     async def _rate_limited(self, send: _Send, headers: dict[str, str]) -> None:
         if self.quirks.broken_rate_limiter:
@@ -338,8 +341,8 @@ async def _read_body(receive: _Receive) -> tuple[bytes, bool]:
     return b"".join(parts), size > BODY_LIMIT
 
 
-async def _client_left_during(delay: float, receive: _Receive) -> bool:
-    """Sleep ``delay`` seconds; True if the client disconnected first (then stop early)."""
+async def _client_left_during(work: Awaitable[None], receive: _Receive) -> bool:
+    """Await ``work``; True if the client disconnected first (then ``work`` is cancelled)."""
     left = False
     async with anyio.create_task_group() as group:
 
@@ -351,7 +354,7 @@ async def _client_left_during(delay: float, receive: _Receive) -> bool:
             group.cancel_scope.cancel()
 
         group.start_soon(watch)
-        await anyio.sleep(delay)
+        await work
         group.cancel_scope.cancel()
     return left
 
