@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import psutil
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -24,6 +26,9 @@ from loopai import (
     Task,
 )
 from loopai._batch_runner import _match
+
+if sys.version_info < (3, 11):
+    from exceptiongroup import BaseExceptionGroup
 from loopai._pacing import Pacer
 from loopai.models import BatchExecuteResult
 from loopai.testing import Fault, LocalServer
@@ -54,7 +59,7 @@ def inputs(count: int) -> list[dict[str, str]]:
 
 def runner_tasks() -> list[str]:
     """Names of the batch runner's tasks still alive."""
-    return [t.name for t in anyio.get_running_tasks() if "_batch_runner" in (t.name or "")]
+    return [t.name for t in anyio.get_running_tasks() if t.name and "_batch_runner" in t.name]
 
 
 def client_sockets_to(url: str) -> int:
@@ -168,13 +173,11 @@ async def test_stop_on_first_error_stops_early_and_reports_every_item(
     async def program(data: dict[str, Any]) -> str:
         if data["text"] == "boom":
             raise ValueError("boom")
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         return "spam"
 
     loopai_server.register_program("spam-classifier", program)
-    items = [
-        {"id": f"i{n}", "input": {"text": "boom" if n == fail_at else "ok"}} for n in range(size)
-    ]
+    items = [{"id": f"i{n}", "input": {"text": "boom" if n == fail_at else "ok"}} for n in range(size)]
     options = BatchOptions(chunk_size=chunk_size, concurrency=1)
     response = await batch_client.batch_execute_advanced(
         task_id=spam_task.id, items=items, stop_on_first_error=True, options=options
@@ -364,7 +367,9 @@ async def test_a_failing_progress_hook_ends_the_job_with_one_exception(
         raise RuntimeError("hook failed")
 
     with pytest.raises(BatchException, match="RuntimeError: hook failed"):
-        await batch_client.batch_execute(spam_task.id, inputs(10), options=BatchOptions(chunk_size=2), progress=hook)
+        await batch_client.batch_execute(
+            spam_task.id, inputs(10), options=BatchOptions(chunk_size=2), progress=hook
+        )
 
 
 async def test_paced_jobs_complete(batch_client: LoopaiClient, spam_task: Task) -> None:
@@ -425,7 +430,9 @@ async def test_max_concurrency_is_the_servers_and_is_checked(
         await batch_client.batch_execute(spam_task.id, inputs(3), max_concurrency=101)
 
 
-async def test_unknown_task_batch_fails_every_item_without_raising(batch_client: LoopaiClient) -> None:
+async def test_unknown_task_batch_fails_every_item_without_raising(
+    batch_client: LoopaiClient,
+) -> None:
     """Batch items never raise: an unknown task gives failed items."""
     response = await batch_client.batch_execute(uuid.uuid4(), inputs(5), options=BatchOptions(chunk_size=2))
     assert response.failure_count == 5

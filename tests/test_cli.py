@@ -41,7 +41,17 @@ async def serve_and_classify(command: list[str]) -> tuple[str, str, int]:
 async def test_loopai_serve_runs_until_ctrl_c(backend: str) -> None:
     """loopai serve prints its URL, serves the quick start and exits 0 on SIGINT."""
     pytest.importorskip(backend)
-    command = [sys.executable, "-m", "loopai.testing", "--port", "0", "--seed", "1", "--backend", backend]
+    command = [
+        sys.executable,
+        "-m",
+        "loopai.testing",
+        "--port",
+        "0",
+        "--seed",
+        "1",
+        "--backend",
+        backend,
+    ]
     label, output, code = await serve_and_classify(command)
     assert label == "spam"
     assert "listening on http://127.0.0.1:" in output

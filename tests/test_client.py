@@ -139,11 +139,15 @@ async def test_input_not_matching_the_schema_names_the_field(
     ],
 )
 async def test_arguments_the_server_would_fail_on_are_refused_before_sending(
-    loopai_server: LocalServer, loopai_client: LoopaiClient, change: dict[str, object], argument: str, words: str
+    loopai_server: LocalServer,
+    loopai_client: LoopaiClient,
+    change: dict[str, object],
+    argument: str,
+    words: str,
 ) -> None:
     """A name over 100 characters or a description over 2,000 never reaches the server."""
     with pytest.raises(InvalidArgumentException) as caught:
-        await loopai_client.create_task(**{**SPAM_TASK, **change})  # type: ignore[arg-type]
+        await loopai_client.create_task(**{**SPAM_TASK, **change})
     assert caught.value.argument == argument
     assert words in str(caught.value)
     assert isinstance(caught.value, ValueError)
@@ -184,7 +188,11 @@ async def test_batch_execute_advanced_as_in_the_spec(loopai_client: LoopaiClient
         BatchExecuteItem(id="email-002", input={"text": "Legitimate email"}, force_validation=True),
     ]
     request = BatchExecuteRequest(
-        task_id=spam_task.id, items=items, max_concurrency=5, stop_on_first_error=False, timeout_ms=30000
+        task_id=spam_task.id,
+        items=items,
+        max_concurrency=5,
+        stop_on_first_error=False,
+        timeout_ms=30000,
     )
     result = await loopai_client.batch_execute_advanced(request)
     assert [r.id for r in result.results] == ["email-001", "email-002"]
@@ -207,7 +215,7 @@ async def test_batch_for_unknown_task_fails_every_item(loopai_client: LoopaiClie
 
 
 async def test_batch_validate_compares_as_text(loopai_client: LoopaiClient, spam_task: Task) -> None:
-    """"1" equals 1 and true equals "True", while 1 and 1.0 differ."""
+    """ "1" equals 1 and true equals "True", while 1 and 1.0 differ."""
     items = [
         BatchValidateItem(id="a", input={}, output="1", expected_output=1),
         BatchValidateItem(id="b", input={}, output=True, expected_output="True"),
@@ -323,7 +331,9 @@ async def test_per_call_timeout_overrides_the_default(loopai_server: LocalServer
         assert (await client.get_liveness(timeout=1.0)).status == "alive"
 
 
-async def test_injected_http_client_is_used_and_left_open(loopai_server: LocalServer, loopai_url: str) -> None:
+async def test_injected_http_client_is_used_and_left_open(
+    loopai_server: LocalServer, loopai_url: str
+) -> None:
     """An injected httpx2.AsyncClient carries the requests and stays the caller's to close."""
     async with httpx2.AsyncClient() as http:
         async with LoopaiClient(loopai_url, http_client=http) as client:
@@ -331,7 +341,7 @@ async def test_injected_http_client_is_used_and_left_open(loopai_server: LocalSe
         assert not http.is_closed
         response = await http.get(loopai_url + "/health")
         assert response.text == "Healthy"
-    with pytest.raises(InvalidArgumentException, match="httpx2.AsyncClient"):
+    with pytest.raises(InvalidArgumentException, match=r"httpx2\.AsyncClient"):
         LoopaiClient(http_client=object())  # type: ignore[arg-type]
 
 
@@ -356,9 +366,7 @@ async def test_logging_records_requests_without_the_key(
     assert "sk-hidden" not in caplog.text
 
 
-async def test_cancelled_requests_do_not_leak_pool_slots(
-    loopai_server: LocalServer, loopai_url: str
-) -> None:
+async def test_cancelled_requests_do_not_leak_pool_slots(loopai_server: LocalServer, loopai_url: str) -> None:
     """Hundreds of requests cancelled mid-flight leave the pool usable (httpx 0.28's leak)."""
     loopai_server.faults.add(Fault("latency", route="/api/v1/health/live", delay=30.0))
     async with LoopaiClient(loopai_url, max_connections=5, max_retries=0) as client:

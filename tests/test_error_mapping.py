@@ -36,14 +36,10 @@ TASK_ID = uuid.UUID("6f1c0a9e-3c55-4b0a-9d7e-2f4a1c3b5d7e")
 SECRET = "sk-very-secret-key-123"
 
 
-def client_answering(
-    handler: Callable[[httpx2.Request], httpx2.Response], **kwargs: Any
-) -> LoopaiClient:
+def client_answering(handler: Callable[[httpx2.Request], httpx2.Response], **kwargs: Any) -> LoopaiClient:
     if "retry_policy" not in kwargs:
         kwargs.setdefault("max_retries", 0)
-    return LoopaiClient(
-        "http://api.test", api_key=SECRET, transport=httpx2.MockTransport(handler), **kwargs
-    )
+    return LoopaiClient("http://api.test", api_key=SECRET, transport=httpx2.MockTransport(handler), **kwargs)
 
 
 def json_response(status: int, body: Any, **headers: str) -> Callable[[httpx2.Request], httpx2.Response]:
@@ -115,7 +111,11 @@ async def test_error_response_fields_are_carried() -> None:
         with pytest.raises(NotFoundException) as caught:
             await client.get_task(TASK_ID)
     exc = caught.value
-    assert (exc.code, exc.message, exc.trace_id) == ("TASK_NOT_FOUND", "Task not found", "0HN7:00000001")
+    assert (exc.code, exc.message, exc.trace_id) == (
+        "TASK_NOT_FOUND",
+        "Task not found",
+        "0HN7:00000001",
+    )
     assert exc.body == ERROR_RESPONSE
     assert str(exc) == (
         f"404 TASK_NOT_FOUND: Task not found (GET http://api.test/api/v1/tasks/{TASK_ID};"
@@ -174,7 +174,10 @@ async def test_string_details_are_part_of_the_message() -> None:
 
 async def test_rate_limit_exception_carries_retry_after() -> None:
     """A 429's Retry-After (whole seconds) is the exception's retry_after."""
-    body = {"code": "RATE_LIMIT_EXCEEDED", "message": "Rate limit exceeded. Please try again later."}
+    body = {
+        "code": "RATE_LIMIT_EXCEEDED",
+        "message": "Rate limit exceeded. Please try again later.",
+    }
     async with client_answering(json_response(429, body, **{"Retry-After": "7"})) as client:
         with pytest.raises(RateLimitException) as caught:
             await client.get_health()
@@ -252,7 +255,9 @@ async def test_transport_errors_become_loopai_exceptions(
     assert not isinstance(caught.value, httpx2.HTTPError)
 
 
-async def test_api_key_never_appears_in_errors_reprs_or_logs(caplog: pytest.LogCaptureFixture) -> None:
+async def test_api_key_never_appears_in_errors_reprs_or_logs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """The key is sent as a bearer token and shown nowhere else."""
     seen: list[str] = []
 

@@ -176,7 +176,11 @@ def test_spec_keyword_construction_of_batch_requests() -> None:
     )
     body = msgspec.json.decode(msgspec.json.encode(request))
     assert body["task_id"] == str(task_id)
-    assert body["items"][1] == {"id": "email-002", "input": {"text": "Legitimate email"}, "force_validation": True}
+    assert body["items"][1] == {
+        "id": "email-002",
+        "input": {"text": "Legitimate email"},
+        "force_validation": True,
+    }
     assert body["max_concurrency"] == 5
     assert body["timeout_ms"] == 30000
 
@@ -191,7 +195,10 @@ def test_request_task_id_accepts_a_string_and_refuses_garbage() -> None:
 
 def test_batch_result_without_execution_id_decodes() -> None:
     """An item that failed before it ran has no execution_id on the wire."""
-    wire = b'{"id":"a","success":false,"error_message":"Task not found","latency_ms":0,"sampled_for_validation":false}'
+    wire = (
+        b'{"id":"a","success":false,"error_message":"Task not found",'
+        b'"latency_ms":0,"sampled_for_validation":false}'
+    )
     result = msgspec.json.decode(wire, type=BatchExecuteResult)
     assert result.execution_id is None
     assert result.error_message == "Task not found"

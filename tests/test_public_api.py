@@ -29,9 +29,7 @@ def test_submodule_all_is_sorted_and_complete() -> None:
     """loopai.models, loopai.exceptions and loopai.testing each export a sorted, complete __all__."""
     for module in (loopai.models, loopai.exceptions):
         assert module.__all__ == sorted(module.__all__)
-        public = {
-            n for n, v in vars(module).items() if not n.startswith("_") and isinstance(v, type)
-        }
+        public = {n for n, v in vars(module).items() if not n.startswith("_") and isinstance(v, type)}
         assert public == set(module.__all__)
 
 
@@ -67,7 +65,14 @@ def test_spec_names_are_importable_as_documented() -> None:
 
     for exc in (ValidationException, ExecutionException, ConnectionException):
         assert issubclass(exc, LoopaiException)
-    assert {Task, ExecutionResult, BatchExecuteItem, BatchExecuteRequest, BatchExecuteResponse, HealthResponse}
+    assert {
+        Task,
+        ExecutionResult,
+        BatchExecuteItem,
+        BatchExecuteRequest,
+        BatchExecuteResponse,
+        HealthResponse,
+    }
 
 
 def test_nothing_imports_asyncio() -> None:

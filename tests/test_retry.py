@@ -132,9 +132,7 @@ async def test_the_deployed_broken_rate_limiter_is_survived() -> None:
     """A rate-limited request answered 500 INTERNAL_ERROR (no Retry-After) is retried."""
     from loopai.testing import RateLimitRule
 
-    server = LocalServer(
-        quirks=ServerQuirks(broken_rate_limiter=True), rate_limits=[RateLimitRule(1, "1h")]
-    )
+    server = LocalServer(quirks=ServerQuirks(broken_rate_limiter=True), rate_limits=[RateLimitRule(1, "1h")])
     async with server.serve() as url, LoopaiClient(url, max_retries=2) as client:
         await client.get_health()
         with pytest.raises(ServerException) as caught:
@@ -187,9 +185,7 @@ async def test_dropped_connections_exhaust_into_connection_exception(
     assert caught.value.attempts == 2
 
 
-async def test_read_timeouts_become_timeout_exception(
-    loopai_server: LocalServer, loopai_url: str
-) -> None:
+async def test_read_timeouts_become_timeout_exception(loopai_server: LocalServer, loopai_url: str) -> None:
     """A server slower than the timeout gives TimeoutException (a ConnectionException)."""
     loopai_server.faults.add(Fault("latency", delay=5.0))
     async with LoopaiClient(loopai_url, timeout=0.05, max_retries=1) as client:

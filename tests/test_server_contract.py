@@ -111,22 +111,34 @@ async def test_create_task_rule_violations_are_validation_errors(
     http: httpx2.AsyncClient, change: dict[str, Any], field: str
 ) -> None:
     """Validator rules answer 400 VALIDATION_ERROR with details naming the property."""
-    body = assert_error(await http.post("/api/v1/tasks", json={**SPAM_TASK, **change}), 400, "VALIDATION_ERROR")
+    body = assert_error(
+        await http.post("/api/v1/tasks", json={**SPAM_TASK, **change}), 400, "VALIDATION_ERROR"
+    )
     assert [d["property_name"] for d in body["details"]] == [field]
 
 
 async def test_storage_limits_fail_after_validation(http: httpx2.AsyncClient) -> None:
     """A name of 101-200 characters passes validation and fails with 500 TASK_CREATION_ERROR."""
-    assert_error(await http.post("/api/v1/tasks", json={**SPAM_TASK, "name": "n" * 150}), 500, "TASK_CREATION_ERROR")
     assert_error(
-        await http.post("/api/v1/tasks", json={**SPAM_TASK, "description": "d" * 2500}), 500, "TASK_CREATION_ERROR"
+        await http.post("/api/v1/tasks", json={**SPAM_TASK, "name": "n" * 150}),
+        500,
+        "TASK_CREATION_ERROR",
+    )
+    assert_error(
+        await http.post("/api/v1/tasks", json={**SPAM_TASK, "description": "d" * 2500}),
+        500,
+        "TASK_CREATION_ERROR",
     )
 
 
 async def test_duplicate_names_conflict_case_insensitively(http: httpx2.AsyncClient) -> None:
     """A second task named Spam after spam is a 409."""
     await create(http, name="spam")
-    assert_error(await http.post("/api/v1/tasks", json={**SPAM_TASK, "name": "Spam"}), 409, "TASK_ALREADY_EXISTS")
+    assert_error(
+        await http.post("/api/v1/tasks", json={**SPAM_TASK, "name": "Spam"}),
+        409,
+        "TASK_ALREADY_EXISTS",
+    )
 
 
 @pytest.mark.parametrize(
@@ -139,7 +151,9 @@ async def test_duplicate_names_conflict_case_insensitively(http: httpx2.AsyncCli
         (b"[1, 2]", "$"),
     ],
 )
-async def test_unbindable_bodies_are_problem_details(http: httpx2.AsyncClient, content: bytes, field: str) -> None:
+async def test_unbindable_bodies_are_problem_details(
+    http: httpx2.AsyncClient, content: bytes, field: str
+) -> None:
     """Malformed JSON, nulls, missing or mistyped properties: 400 ProblemDetails."""
     response = await http.post("/api/v1/tasks", content=content, headers={"content-type": "application/json"})
     assert_problem(response, field)
@@ -175,7 +189,8 @@ async def test_execute_success_shape(http: httpx2.AsyncClient) -> None:
     """200 ExecuteResponse: ids, version 1, status success, fresh executed_at, no nulls."""
     task = await create(http)
     response = await http.post(
-        f"/api/v1/tasks/{task['id']}/execute", json={"task_id": task["id"], "input": {"text": "free money"}}
+        f"/api/v1/tasks/{task['id']}/execute",
+        json={"task_id": task["id"], "input": {"text": "free money"}},
     )
     body = response.json()
     assert response.status_code == 200
@@ -190,7 +205,9 @@ async def test_execute_task_id_mismatch_and_unknown_task(http: httpx2.AsyncClien
     """Path and body ids must match (400 TASK_ID_MISMATCH); an unknown task is 500 EXECUTION_ERROR."""
     task = await create(http)
     assert_error(
-        await http.post(f"/api/v1/tasks/{task['id']}/execute", json={"task_id": str(uuid.uuid4()), "input": {}}),
+        await http.post(
+            f"/api/v1/tasks/{task['id']}/execute", json={"task_id": str(uuid.uuid4()), "input": {}}
+        ),
         400, "TASK_ID_MISMATCH",
     )  # fmt: skip
     other = str(uuid.uuid4())
@@ -205,7 +222,11 @@ async def test_execute_range_rules(http: httpx2.AsyncClient) -> None:
     task = await create(http)
     for change in ({"version": 0}, {"timeout_ms": 60_001}):
         body = {"task_id": task["id"], "input": {"text": "x"}, **change}
-        assert_error(await http.post(f"/api/v1/tasks/{task['id']}/execute", json=body), 400, "VALIDATION_ERROR")
+        assert_error(
+            await http.post(f"/api/v1/tasks/{task['id']}/execute", json=body),
+            400,
+            "VALIDATION_ERROR",
+        )
 
 
 async def test_timeouts_are_reported_as_errors_like_the_deployed_server(
@@ -232,7 +253,11 @@ async def test_sampling_follows_force_validation_and_the_rate(http: httpx2.Async
 
     async def sampled(task: dict[str, Any], force: bool) -> bool:
         body = {"task_id": task["id"], "input": {"text": "x"}, "force_validation": force}
-        return bool((await http.post(f"/api/v1/tasks/{task['id']}/execute", json=body)).json()["sampled_for_validation"])
+        return bool(
+            (await http.post(f"/api/v1/tasks/{task['id']}/execute", json=body)).json()[
+                "sampled_for_validation"
+            ]
+        )
 
     assert [await sampled(never, False) for _ in range(5)] == [False] * 5
     assert [await sampled(always, False) for _ in range(5)] == [True] * 5
@@ -242,11 +267,18 @@ async def test_sampling_follows_force_validation_and_the_rate(http: httpx2.Async
 async def test_batch_semantics(http: httpx2.AsyncClient) -> None:
     """Results in request order, version 0 when none given, totals that add up."""
     task = await create(http)
-    items = [{"id": f"i{n}", "input": {"text": text}} for n, text in enumerate(["free money", "hello", "buy now"])]
+    items = [
+        {"id": f"i{n}", "input": {"text": text}} for n, text in enumerate(["free money", "hello", "buy now"])
+    ]
     body = (await http.post("/api/v1/batch/execute", json={"task_id": task["id"], "items": items})).json()
     assert [r["id"] for r in body["results"]] == ["i0", "i1", "i2"]
     assert [r["output"] for r in body["results"]] == ["spam", "not_spam", "spam"]
-    assert (body["version"], body["total_items"], body["success_count"], body["failure_count"]) == (0, 3, 3, 0)
+    assert (body["version"], body["total_items"], body["success_count"], body["failure_count"]) == (
+        0,
+        3,
+        3,
+        0,
+    )
     assert FRESH.match(body["started_at"]) and FRESH.match(body["completed_at"])
 
 
@@ -262,7 +294,9 @@ async def test_batch_item_with_bad_input_fails_alone(http: httpx2.AsyncClient) -
 async def test_batch_of_unknown_task_fails_every_item(http: httpx2.AsyncClient) -> None:
     """200, every item failed, no execution_id."""
     items = [{"id": "a", "input": {}}, {"id": "b", "input": {}}]
-    body = (await http.post("/api/v1/batch/execute", json={"task_id": str(uuid.uuid4()), "items": items})).json()
+    body = (
+        await http.post("/api/v1/batch/execute", json={"task_id": str(uuid.uuid4()), "items": items})
+    ).json()
     assert body["failure_count"] == 2
     assert all("execution_id" not in r and r["error_message"] for r in body["results"])
 
@@ -311,7 +345,9 @@ async def test_artifacts_shape(http: httpx2.AsyncClient) -> None:
     """Unknown task: 200 []; after an execute: one active v1 artifact with stored timestamps."""
     assert (await http.get(f"/api/v1/tasks/{uuid.uuid4()}/artifacts")).json() == []
     task = await create(http)
-    await http.post(f"/api/v1/tasks/{task['id']}/execute", json={"task_id": task["id"], "input": {"text": "x"}})
+    await http.post(
+        f"/api/v1/tasks/{task['id']}/execute", json={"task_id": task["id"], "input": {"text": "x"}}
+    )
     (artifact,) = (await http.get(f"/api/v1/tasks/{task['id']}/artifacts")).json()
     assert (artifact["version"], artifact["status"]) == (1, "active")
     assert STORED.match(artifact["created_at"])
@@ -342,7 +378,10 @@ async def test_rate_limiter_answers_like_the_real_one() -> None:
         blocked = await http.get("/api/v1/health")
         other_path = await http.get("/api/v1/health/live")
     assert blocked.status_code == 429
-    assert blocked.json() == {"code": "RATE_LIMIT_EXCEEDED", "message": "Rate limit exceeded. Please try again later."}
+    assert blocked.json() == {
+        "code": "RATE_LIMIT_EXCEEDED",
+        "message": "Rate limit exceeded. Please try again later.",
+    }
     assert 1 <= int(blocked.headers["retry-after"]) <= 60
     assert blocked.headers["x-rate-limit-limit"] == "1m"
     assert blocked.headers["x-rate-limit-remaining"] == "0"
@@ -369,7 +408,9 @@ def test_deployed_rules_and_rule_parsing() -> None:
         RateLimitRule.parse("5/1x")
 
 
-async def test_status_fault_for_the_next_n_requests(loopai_server: LocalServer, http: httpx2.AsyncClient) -> None:
+async def test_status_fault_for_the_next_n_requests(
+    loopai_server: LocalServer, http: httpx2.AsyncClient
+) -> None:
     """A status fault with times=2 answers twice, with Retry-After, then stops."""
     loopai_server.faults.add(Fault.parse("status=503@/api/v1/health,times=2,retry_after=3"))
     first, second, third = [await http.get("/api/v1/health") for _ in range(3)]
@@ -411,7 +452,9 @@ async def test_drop_fault_breaks_the_connection(loopai_server: LocalServer, http
     assert (await http.get("/api/v1/health")).status_code == 200
 
 
-async def test_latency_fault_delays_without_failing(loopai_server: LocalServer, http: httpx2.AsyncClient) -> None:
+async def test_latency_fault_delays_without_failing(
+    loopai_server: LocalServer, http: httpx2.AsyncClient
+) -> None:
     """latency answers normally after the delay (the request is recorded before it)."""
     import anyio
 
@@ -442,7 +485,11 @@ async def test_recorder_keeps_method_path_headers_body_and_concurrency(
     """Every request is recorded; tests can wait on arrivals instead of sleeping."""
     await http.post("/api/v1/tasks?api-version=1.0", json=SPAM_TASK, headers={"X-Api-Version": "1.0"})
     (request,) = await loopai_server.wait_for_requests(1, "/api/v1/tasks")
-    assert (request.method, request.path, request.query) == ("POST", "/api/v1/tasks", "api-version=1.0")
+    assert (request.method, request.path, request.query) == (
+        "POST",
+        "/api/v1/tasks",
+        "api-version=1.0",
+    )
     assert request.headers["x-api-version"] == "1.0"
     assert json.loads(request.body)["name"] == SPAM_TASK["name"]
     assert request.in_flight == 1

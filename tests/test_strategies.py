@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import jsonschema
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -24,7 +23,11 @@ async def test_task_specs_and_inputs_are_accepted_by_the_server(data: st.DataObj
     jsonschema.validate(result.output, task.output_schema)
 
 
-@given(loopai_st.task_specs().flatmap(lambda spec: st.tuples(st.just(spec), loopai_st.inputs_for(spec["input_schema"]))))
+@given(
+    loopai_st.task_specs().flatmap(
+        lambda spec: st.tuples(st.just(spec), loopai_st.inputs_for(spec["input_schema"]))
+    )
+)
 def test_inputs_for_respect_the_schema(case: tuple[dict[str, object], dict[str, object]]) -> None:
     """inputs_for draws objects valid against the schema they were drawn for."""
     spec, payload = case

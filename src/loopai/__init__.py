@@ -65,6 +65,13 @@ __all__ = [
     "__version__",
 ]
 
-for _name in ("BatchOptions", "BatchProgress", "BatchStream", "LoopaiClient", "NotGiven", "RetryPolicy"):
+for _name in (
+    "BatchOptions",
+    "BatchProgress",
+    "BatchStream",
+    "LoopaiClient",
+    "NotGiven",
+    "RetryPolicy",
+):
     globals()[_name].__module__ = __name__
 del _name

@@ -72,9 +72,7 @@ def task_name(value: object) -> str:
             "name", f"is {len(value)} characters; the server stores at most {MAX_NAME_LENGTH}"
         )
     if not _NAME_PATTERN.fullmatch(value):
-        raise InvalidArgumentException(
-            "name", f"{value!r} may hold only letters, digits, '_', '.' and '-'"
-        )
+        raise InvalidArgumentException("name", f"{value!r} may hold only letters, digits, '_', '.' and '-'")
     return value
 
 

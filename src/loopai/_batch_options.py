@@ -53,9 +53,7 @@ class BatchOptions:
             if rate is not None and rate <= 0:
                 raise InvalidArgumentException(name, f"must be > 0 or None, got {rate}")
         if self.reorder_window is not None and self.reorder_window < self.concurrency:
-            raise InvalidArgumentException(
-                "reorder_window", f"must be >= concurrency ({self.concurrency})"
-            )
+            raise InvalidArgumentException("reorder_window", f"must be >= concurrency ({self.concurrency})")
 
     @property
     def window(self) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
 from contextlib import AsyncExitStack, aclosing
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from anyio.abc import TaskGroup
     from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+    from typing_extensions import Self
 
     from ._client import LoopaiClient, NotGiven
     from ._transport import HttpTransport, TimeoutTypes
@@ -167,7 +168,7 @@ class BatchStream:
 
     # --- context manager and iteration ---------------------------------------------
 
-    async def __aenter__(self) -> BatchStream:
+    async def __aenter__(self) -> Self:
         if self._stack is not None:
             raise RuntimeError("a BatchStream can be entered only once")
         self._started = anyio.current_time()
@@ -209,9 +210,7 @@ class BatchStream:
                 raise
             first = errors.exceptions[0]
             more = f" (and {len(errors.exceptions) - 1} more)" if len(errors.exceptions) > 1 else ""
-            raise BatchException(
-                f"the batch job failed: {type(first).__name__}: {first}{more}"
-            ) from group
+            raise BatchException(f"the batch job failed: {type(first).__name__}: {first}{more}") from group
 
     def __aiter__(self) -> AsyncIterator[BatchExecuteResult]:
         return self
@@ -231,7 +230,7 @@ class BatchStream:
 
     # --- production ------------------------------------------------------------------
 
-    async def _items(self) -> AsyncIterator[BatchExecuteItem]:
+    async def _items(self) -> AsyncGenerator[BatchExecuteItem, None]:
         seen: set[str] = set()
         index = 0
         if isinstance(self._inputs, AsyncIterable):
@@ -247,13 +246,11 @@ class BatchStream:
         item = _coerce(value, index, inputs_are_dicts=self._inputs_are_dicts)
         if self._check_duplicates and not (self._inputs_are_dicts and isinstance(value, Mapping)):
             if item.id in seen:
-                raise InvalidArgumentException(
-                    f"items[{index}].id", f"duplicate item id {item.id!r}"
-                )
+                raise InvalidArgumentException(f"items[{index}].id", f"duplicate item id {item.id!r}")
             seen.add(item.id)
         return item
 
-    async def _chunks(self) -> AsyncIterator[_Chunk]:
+    async def _chunks(self) -> AsyncGenerator[_Chunk, None]:
         options = self._job.runner.options
         limit = options.max_chunk_bytes
         chunk = _Chunk(0)
@@ -261,9 +258,7 @@ class BatchStream:
         async with aclosing(self._items()) as items:
             async for item in items:
                 raw = msgspec.Raw(encode(item))
-                if chunk.ids and (
-                    len(chunk.ids) >= options.chunk_size or chunk.size + len(raw) + 1 > limit
-                ):
+                if chunk.ids and (len(chunk.ids) >= options.chunk_size or chunk.size + len(raw) + 1 > limit):
                     yield chunk
                     chunk = _Chunk(chunk.seq + 1)
                     await anyio.lowlevel.checkpoint()
@@ -281,9 +276,7 @@ class BatchStream:
                 await self._window.acquire()
                 task_group.start_soon(self._run_chunk, chunk, send.clone())
 
-    async def _run_chunk(
-        self, chunk: _Chunk, send: MemoryObjectSendStream[list[BatchExecuteResult]]
-    ) -> None:
+    async def _run_chunk(self, chunk: _Chunk, send: MemoryObjectSendStream[list[BatchExecuteResult]]) -> None:
         async with send:
             results: list[BatchExecuteResult] | None = None
             with anyio.CancelScope() as scope:
@@ -335,9 +328,7 @@ class BatchStream:
     def _not_run(self, chunk: _Chunk, *, cancelled: bool = False) -> list[BatchExecuteResult]:
         why = f"the batch stopped at the first error (item {self._stopped_by!r})"
         message = (
-            f"cancelled in flight: {why}; the server may have run it"
-            if cancelled
-            else f"not run: {why}"
+            f"cancelled in flight: {why}; the server may have run it" if cancelled else f"not run: {why}"
         )
         return [_failed(item_id, message) for item_id in chunk.ids]
 
@@ -394,7 +385,7 @@ def _match(ids: list[str], results: list[BatchExecuteResult]) -> list[BatchExecu
     for result in results:
         by_id.setdefault(result.id, result)
     missing = "the server returned no result for this item"
-    return [by_id.pop(item_id, None) or _failed(item_id, missing) for item_id in ids]
+    return [by_id.pop(item_id) if item_id in by_id else _failed(item_id, missing) for item_id in ids]
 
 
 class BatchRunner:
@@ -438,9 +429,7 @@ class BatchRunner:
             progress=progress,
             total=total,
         )
-        return BatchStream(
-            job, inputs, inputs_are_dicts=True, ordered=ordered, check_duplicates=True
-        )
+        return BatchStream(job, inputs, inputs_are_dicts=True, ordered=ordered, check_duplicates=True)
 
     async def run(
         self,
@@ -455,10 +444,7 @@ class BatchRunner:
         progress: Callable[[BatchProgress], object] | None = None,
     ) -> BatchExecuteResponse:
         """Run a whole job and return one response with results in input order."""
-        items = [
-            _coerce(value, index, inputs_are_dicts=generate_ids)
-            for index, value in enumerate(inputs)
-        ]
+        items = [_coerce(value, index, inputs_are_dicts=generate_ids) for index, value in enumerate(inputs)]
         if not generate_ids:
             _refuse_duplicates(items)
         job = _Job(
@@ -474,9 +460,7 @@ class BatchRunner:
         started_at = datetime.now(timezone.utc)
         started = anyio.current_time()
         results: list[BatchExecuteResult] = []
-        stream = BatchStream(
-            job, items, inputs_are_dicts=False, ordered=True, check_duplicates=False
-        )
+        stream = BatchStream(job, items, inputs_are_dicts=False, ordered=True, check_duplicates=False)
         async with stream:
             results.extend([result async for result in stream])
         succeeded = sum(1 for result in results if result.success)

@@ -53,6 +53,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from types import TracebackType
 
+    from typing_extensions import Self
+
     from ._batch_runner import BatchStream, ItemLike
 
 __all__ = ["NOT_GIVEN", "LoopaiClient", "NotGiven"]
@@ -70,7 +72,7 @@ class NotGiven:
 
     _instance: NotGiven | None = None
 
-    def __new__(cls) -> NotGiven:
+    def __new__(cls) -> NotGiven:  # noqa: PYI034 - a singleton
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance
@@ -174,7 +176,7 @@ class LoopaiClient:
             f" max_retries={self.retry_policy.max_retries})"
         )
 
-    async def __aenter__(self) -> LoopaiClient:
+    async def __aenter__(self) -> Self:
         self._check_open()
         return self
 
@@ -324,9 +326,7 @@ class LoopaiClient:
         accept: frozenset[int] = frozenset(),
     ) -> T:
         content = None if body is None else encode(body)
-        raw = await self._send(
-            method, path, content=content, timeout=timeout, headers=headers, accept=accept
-        )
+        raw = await self._send(method, path, content=content, timeout=timeout, headers=headers, accept=accept)
         return decode_model(
             model, raw.content, method=method, url=self.base_url + path, status=raw.status_code
         )
@@ -384,9 +384,7 @@ class LoopaiClient:
             NotFoundException: there is no such task.
         """
         tid = check.task_id(task_id)
-        return await self._call(
-            Task, "GET", f"{API_PREFIX}/tasks/{tid}", timeout=timeout, headers=headers
-        )
+        return await self._call(Task, "GET", f"{API_PREFIX}/tasks/{tid}", timeout=timeout, headers=headers)
 
     # --- execution -----------------------------------------------------------------
 
@@ -510,7 +508,10 @@ class LoopaiClient:
                     "request", "give a BatchExecuteRequest or keyword fields, not both"
                 )
             task_id, items = request.task_id, request.items
-            max_concurrency, stop_on_first_error = request.max_concurrency, request.stop_on_first_error
+            max_concurrency, stop_on_first_error = (
+                request.max_concurrency,
+                request.stop_on_first_error,
+            )
             timeout_ms, version = request.timeout_ms, request.version
         if task_id is None or items is None:
             raise InvalidArgumentException("task_id/items", "both are required")
@@ -600,8 +601,7 @@ class LoopaiClient:
     ) -> BatchValidateResponse:
         """Check outputs against expected outputs (the server compares them as text)."""
         validated = [
-            item if isinstance(item, BatchValidateItem) else BatchValidateItem(**dict(item))
-            for item in items
+            item if isinstance(item, BatchValidateItem) else BatchValidateItem(**dict(item)) for item in items
         ]
         request = BatchValidateRequest(task_id=check.task_id(task_id), items=validated)
         return await self._call(
@@ -624,9 +624,7 @@ class LoopaiClient:
     ) -> list[ProgramArtifact]:
         """All program versions of a task (empty for an unknown task)."""
         path = f"{API_PREFIX}/tasks/{check.task_id(task_id)}/artifacts"
-        return await self._call(
-            list[ProgramArtifact], "GET", path, timeout=timeout, headers=headers
-        )
+        return await self._call(list[ProgramArtifact], "GET", path, timeout=timeout, headers=headers)
 
     async def get_artifact(
         self,

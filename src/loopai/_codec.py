@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any, TypeVar
 
 import msgspec
@@ -20,9 +19,14 @@ def encode(value: object) -> bytes:
     return _encoder.encode(value)
 
 
-@cache
+_decoders: dict[object, msgspec.json.Decoder[Any]] = {}
+
+
 def _decoder(model: type[T]) -> msgspec.json.Decoder[T]:
-    return msgspec.json.Decoder(model)
+    decoder = _decoders.get(model)
+    if decoder is None:
+        decoder = _decoders[model] = msgspec.json.Decoder(model)
+    return decoder
 
 
 def decode_json(content: bytes) -> Any:

@@ -93,7 +93,7 @@ class ValidationException(LoopaiException):
             a ProblemDetails ``errors`` object; empty when the server named none.
     """
 
-    def __init__(self, message: str, *, errors: dict[str, list[str]] | None = None, **kw: Any):
+    def __init__(self, message: str, *, errors: dict[str, list[str]] | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.errors: dict[str, list[str]] = errors or {}
 

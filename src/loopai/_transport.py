@@ -101,9 +101,7 @@ class HttpTransport:
     def _new_client(
         self, max_connections: int, transport: httpx2.AsyncBaseTransport | None
     ) -> httpx2.AsyncClient:
-        limits = httpx2.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
-        )
+        limits = httpx2.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         return httpx2.AsyncClient(
             timeout=self.timeout, limits=limits, transport=transport, follow_redirects=False
         )
@@ -147,9 +145,7 @@ class HttpTransport:
             )
         except httpx2.TimeoutException as exc:
             kind = type(exc).__name__
-            raise TimeoutException(
-                f"{kind}: no answer in time", method=method, url=url
-            ) from exc
+            raise TimeoutException(f"{kind}: no answer in time", method=method, url=url) from exc
         except httpx2.DecodingError as exc:
             raise ResponseDecodeException(
                 f"the response body could not be decoded: {exc}", method=method, url=url

@@ -29,7 +29,14 @@ __all__ = [
     "in_process_client",
 ]
 
-for _name in ("Fault", "FaultPlan", "LocalServer", "RateLimitRule", "RecordedRequest", "ServerQuirks"):
+for _name in (
+    "Fault",
+    "FaultPlan",
+    "LocalServer",
+    "RateLimitRule",
+    "RecordedRequest",
+    "ServerQuirks",
+):
     globals()[_name].__module__ = __name__
 del _name
 

@@ -192,7 +192,10 @@ class _Api:
                 500, "EXECUTION_ERROR", "Execution failed", f"Version {fields['version']} not found"
             )
         result = await self.store.run(
-            task, fields["input"], fields.get("timeout_ms"), timeout_as_error=self.server.quirks.timeout_as_error
+            task,
+            fields["input"],
+            fields.get("timeout_ms"),
+            timeout_as_error=self.server.quirks.timeout_as_error,
         )
         self.server.executions += 1
         return self.json(
@@ -227,7 +230,13 @@ class _Api:
         if task is None:
             message = f"Task {fields['task_id']} not found"
             for index, item in enumerate(items):
-                results[index] = dto(id=item["id"], success=False, error_message=message, latency_ms=0, sampled_for_validation=False)
+                results[index] = dto(
+                    id=item["id"],
+                    success=False,
+                    error_message=message,
+                    latency_ms=0,
+                    sampled_for_validation=False,
+                )
         else:
             artifact = self.store.artifact(task, version)
 
@@ -264,11 +273,23 @@ class _Api:
         self, task: StoredTask, artifact: Any, item: dict[str, Any], timeout_ms: int | None
     ) -> dict[str, Any]:
         if artifact is None:
-            return dto(id=item["id"], success=False, error_message="Version not found", latency_ms=0, sampled_for_validation=False)
+            return dto(
+                id=item["id"],
+                success=False,
+                error_message="Version not found",
+                latency_ms=0,
+                sampled_for_validation=False,
+            )
         errors = self.store.input_errors(task, item["input"])
         if errors:
             message = "; ".join(f"{p}: {m}" for p, m in errors)
-            return dto(id=item["id"], success=False, error_message=message, latency_ms=0, sampled_for_validation=False)
+            return dto(
+                id=item["id"],
+                success=False,
+                error_message=message,
+                latency_ms=0,
+                sampled_for_validation=False,
+            )
         result = await self.store.run(
             task, item["input"], timeout_ms, timeout_as_error=self.server.quirks.timeout_as_error
         )
@@ -292,13 +313,23 @@ class _Api:
         ]
         if fields["task_id"] not in self.store.tasks:
             raise ApiError(
-                500, "BATCH_VALIDATION_ERROR", "Batch validation failed", f"Task {fields['task_id']} not found"
+                500,
+                "BATCH_VALIDATION_ERROR",
+                "Batch validation failed",
+                f"Task {fields['task_id']} not found",
             )
         results = []
         for item in items:
             valid = _text(item.get("output")) == _text(item.get("expected_output"))
             message = "Output matches expected output" if valid else "Output does not match expected output"
-            results.append(dto(id=item["id"], is_valid=valid, message=message, confidence_score=1 if valid else 0))
+            results.append(
+                dto(
+                    id=item["id"],
+                    is_valid=valid,
+                    message=message,
+                    confidence_score=1 if valid else 0,
+                )
+            )
         valid_count = sum(1 for r in results if r["is_valid"])
         return self.json(
             dto(
@@ -325,7 +356,11 @@ class _Api:
             code=artifact.code,
             synthesis_strategy=artifact.strategy,
             confidence_score=self.stored_number(0.9),
-            complexity_metrics={"cyclomatic_complexity": 1, "lines_of_code": artifact.code.count("\n"), "estimated_latency_ms": 1},
+            complexity_metrics={
+                "cyclomatic_complexity": 1,
+                "lines_of_code": artifact.code.count("\n"),
+                "estimated_latency_ms": 1,
+            },
             llm_provider="local",
             llm_model="loopai-testing",
             generation_cost=0,
@@ -351,7 +386,9 @@ class _Api:
         version = int(raw_version)
         artifact = next((a for a in task.artifacts if a.version == version), None) if task else None
         if task is None or artifact is None:
-            raise ApiError(404, "ARTIFACT_NOT_FOUND", f"Artifact version {version} of task {task_id} not found")
+            raise ApiError(
+                404, "ARTIFACT_NOT_FOUND", f"Artifact version {version} of task {task_id} not found"
+            )
         return self.json(self.artifact_body(task, artifact))
 
     # --- health ------------------------------------------------------------------------
@@ -374,7 +411,10 @@ class _Api:
             for name, status in self.server.components.items()
         }  # fmt: skip
         healthy = all(status == "healthy" for status in self.server.components.values())
-        body = {**self.health_common("healthy" if healthy else "degraded"), "components": components}
+        body = {
+            **self.health_common("healthy" if healthy else "degraded"),
+            "components": components,
+        }
         return self.json(body, 200 if healthy else 503)
 
     async def health_ready(self, request: Request) -> Response:
@@ -393,7 +433,10 @@ class _Api:
 
 
 async def _limited(
-    limiter: anyio.CapacityLimiter, run: Callable[[int, dict[str, Any]], Awaitable[None]], index: int, item: dict[str, Any]
+    limiter: anyio.CapacityLimiter,
+    run: Callable[[int, dict[str, Any]], Awaitable[None]],
+    index: int,
+    item: dict[str, Any],
 ) -> None:
     async with limiter:
         await run(index, item)
@@ -405,7 +448,10 @@ def bind_item(item: Any, index: int, fields: dict[str, Field], dto_name: str) ->
         return bind_data(item, fields, dto=dto_name)
     except BindingError as exc:
         raise BindingError(
-            {f"$.items[{index}]{'' if k.startswith('$') else '.'}{k.removeprefix('$')}": v for k, v in exc.errors.items()}
+            {
+                f"$.items[{index}]{'' if k.startswith('$') else '.'}{k.removeprefix('$')}": v
+                for k, v in exc.errors.items()
+            }
         ) from None
 
 
@@ -425,12 +471,29 @@ def _task_rule_violations(fields: dict[str, Any]) -> list[dict[str, str]]:
     details = []
     name, description = fields["name"], fields["description"]
     if not 1 <= len(name) <= 200:
-        details.append({"property_name": "name", "error_message": "'name' must be between 1 and 200 characters."})
+        details.append(
+            {
+                "property_name": "name",
+                "error_message": "'name' must be between 1 and 200 characters.",
+            }
+        )
     elif not set(name) <= _NAME_CHARS:
-        details.append({"property_name": "name", "error_message": "'name' may contain only letters, digits, '_', '.' and '-'."})
+        details.append(
+            {
+                "property_name": "name",
+                "error_message": "'name' may contain only letters, digits, '_', '.' and '-'.",
+            }
+        )
     if not 1 <= len(description) <= 5000:
-        details.append({"property_name": "description", "error_message": "'description' must be between 1 and 5000 characters."})
-    details += _range_violations(fields, accuracy_target=(0.0, 1.0), sampling_rate=(0.0, 1.0), latency_target_ms=(1, 60_000))
+        details.append(
+            {
+                "property_name": "description",
+                "error_message": "'description' must be between 1 and 5000 characters.",
+            }
+        )
+    details += _range_violations(
+        fields, accuracy_target=(0.0, 1.0), sampling_rate=(0.0, 1.0), latency_target_ms=(1, 60_000)
+    )
     return details
 
 
@@ -438,10 +501,10 @@ def build_api(server: LocalServer) -> Starlette:
     """The Starlette application of every endpoint in CONTRACT.md."""
     api = _Api(server)
 
-    async def not_found(request: Request, exc: Exception) -> Response:
+    async def not_found(_request: Request, _exc: Exception) -> Response:
         return Response(b"", 404)
 
-    async def not_allowed(request: Request, exc: Exception) -> Response:
+    async def not_allowed(_request: Request, exc: Exception) -> Response:
         allowed = (exc.headers or {}).get("Allow", "") if isinstance(exc, HTTPException) else ""
         # ASP.NET lists the route's own methods; Starlette adds HEAD to every GET.
         methods = [m.strip() for m in allowed.split(",") if m.strip() and m.strip() != "HEAD"]

@@ -88,9 +88,7 @@ def _check(value: Any, spec: Field, path: str) -> Any:
     if spec.kind == "integer" and isinstance(value, float) and value.is_integer():
         return int(value)
     if not isinstance(value, types):
-        raise BindingError(
-            {path: [f"The JSON value could not be converted to {spec.kind}. Path: {path}"]}
-        )
+        raise BindingError({path: [f"The JSON value could not be converted to {spec.kind}. Path: {path}"]})
     return value
 
 

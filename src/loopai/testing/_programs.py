@@ -19,12 +19,36 @@ Program = Callable[[dict[str, Any]], Any | Awaitable[Any]]
 _WORD = re.compile(r"[a-z0-9]+")
 _LEXICON: dict[str, frozenset[str]] = {
     "spam": frozenset(
-        "buy free money cash winner win prize offer urgent click now cheap deal credit"
-        " discount guaranteed limited bonus claim congratulations lottery viagra".split()
+        [
+            "buy",
+            "free",
+            "money",
+            "cash",
+            "winner",
+            "win",
+            "prize",
+            "offer",
+            "urgent",
+            "click",
+            "now",
+            "cheap",
+            "deal",
+            "credit",
+            "discount",
+            "guaranteed",
+            "limited",
+            "bonus",
+            "claim",
+            "congratulations",
+            "lottery",
+            "viagra",
+        ]
     ),
-    "positive": frozenset("good great excellent love happy wonderful amazing best nice".split()),
-    "negative": frozenset("bad terrible awful hate sad worst poor horrible angry".split()),
-    "urgent": frozenset("urgent asap immediately now critical emergency".split()),
+    "positive": frozenset(
+        ["good", "great", "excellent", "love", "happy", "wonderful", "amazing", "best", "nice"]
+    ),
+    "negative": frozenset(["bad", "terrible", "awful", "hate", "sad", "worst", "poor", "horrible", "angry"]),
+    "urgent": frozenset(["urgent", "asap", "immediately", "now", "critical", "emergency"]),
 }
 _FALLBACK_PREFIXES = ("not_", "not-", "non", "no_", "ham", "neutral", "other", "normal", "legit")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import fnmatch
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable
 
 __all__ = ["DEPLOYED_RULES", "RateLimitRule", "RateLimiter"]
 
@@ -53,9 +53,7 @@ class RateLimiter:
 
     rules: tuple[RateLimitRule, ...]
     clock: Callable[[], float]
-    _counters: dict[tuple[str, str, str, RateLimitRule], tuple[float, int]] = field(
-        default_factory=dict
-    )
+    _counters: dict[tuple[str, str, str, RateLimitRule], tuple[float, int]] = field(default_factory=dict)
 
     def check(self, client: str, method: str, path: str) -> dict[str, str] | None:
         """Count a request; None if allowed, else the 429 headers to send."""

@@ -122,11 +122,15 @@ class LocalServer:
         self.executions = 0
         self.version = version
         self.environment = environment
-        self.components: dict[str, str] = {"database": "healthy", "redis": "healthy", "deno": "healthy"}
+        self.components: dict[str, str] = {
+            "database": "healthy",
+            "redis": "healthy",
+            "deno": "healthy",
+        }
         self.url: str | None = None
         self._async_programs: set[str] = set()
         self._waiters = _Waiters()
-        self._api = build_api(self)
+        self._api: Any = build_api(self)
 
     # --- configuration from tests -------------------------------------------------
 
@@ -214,18 +218,28 @@ class LocalServer:
 
     async def _rate_limited(self, send: _Send, headers: dict[str, str]) -> None:
         if self.quirks.broken_rate_limiter:
-            body = self._error_body("INTERNAL_ERROR", "An unexpected error occurred",
-                                    "Input string was not in a correct format.")  # fmt: skip
+            body = self._error_body(
+                "INTERNAL_ERROR",
+                "An unexpected error occurred",
+                "Input string was not in a correct format.",
+            )
             await _respond(send, 500, body, [("content-type", "application/json; charset=utf-8")])
             return
-        body = render({"code": "RATE_LIMIT_EXCEEDED", "message": "Rate limit exceeded. Please try again later."},
-                      pretty=False)  # fmt: skip
-        pairs = [("content-type", "application/json"), *((k.lower(), v) for k, v in headers.items())]
+        message = "Rate limit exceeded. Please try again later."
+        body = render({"code": "RATE_LIMIT_EXCEEDED", "message": message}, pretty=False)
+        pairs = [
+            ("content-type", "application/json"),
+            *((k.lower(), v) for k, v in headers.items()),
+        ]
         await _respond(send, 429, body, pairs)
 
     def _error_body(self, code: str, message: str, details: str | None = None) -> bytes:
-        body = {"code": code, "message": message, "trace_id": "0HNLOCAL:00000001",
-                "timestamp": format_ticks(now_ticks(), fresh=True)}  # fmt: skip
+        body = {
+            "code": code,
+            "message": message,
+            "trace_id": "0HNLOCAL:00000001",
+            "timestamp": format_ticks(now_ticks(), fresh=True),
+        }
         if details:
             body["details"] = details
         return render(body, pretty=self.quirks.pretty_json)
@@ -233,8 +247,9 @@ class LocalServer:
     async def _inject(self, fault: Fault, scope: _Scope, body: bytes, send: _Send) -> None:
         json_type = ("content-type", "application/json; charset=utf-8")
         if fault.kind == "status":
-            default = "RATE_LIMIT_EXCEEDED" if fault.status == 429 else (
-                "INTERNAL_ERROR" if fault.status >= 500 else "INJECTED_FAULT")  # fmt: skip
+            default = "INTERNAL_ERROR" if fault.status >= 500 else "INJECTED_FAULT"
+            if fault.status == 429:
+                default = "RATE_LIMIT_EXCEEDED"
             content = self._error_body(fault.code or default, f"Injected fault: HTTP {fault.status}")
             headers = [json_type]
             if fault.retry_after is not None:
@@ -244,13 +259,12 @@ class LocalServer:
             await _respond(send, 200, b'{"execution_id": <html>Bad gateway', [json_type])
         elif fault.kind == "drop":
             # Headers promise a body that never comes; the server then closes the connection.
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")]})  # fmt: skip
+            promised = [(b"content-type", b"application/json"), (b"content-length", b"4096")]
+            await send({"type": "http.response.start", "status": 200, "headers": promised})
         elif fault.kind == "truncated":
-            status, headers, content = await _capture(self._api, _api_scope(scope), body)
-            kept = [(k, v) for k, v in headers if k.lower() != b"content-length"]
-            cut = content[: len(content) // 2]
-            await _respond(send, status, cut, [(k.decode(), v.decode()) for k, v in kept])
+            status, raw_headers, content = await _capture(self._api, _api_scope(scope), body)
+            kept = [(k.decode(), v.decode()) for k, v in raw_headers if k.lower() != b"content-length"]
+            await _respond(send, status, content[: len(content) // 2], kept)
 
     # --- running ------------------------------------------------------------------------
 
@@ -292,7 +306,8 @@ class LocalServer:
 
         async def run() -> None:
             try:
-                await backend_serve(self, config, shutdown_trigger=stop.wait, mode="asgi")
+                app: Any = self
+                await backend_serve(app, config, shutdown_trigger=stop.wait, mode="asgi")
             finally:
                 done.set()
 
@@ -302,7 +317,7 @@ class LocalServer:
                 group.start_soon(run)
                 try:
                     yield self.url
-                except BaseException as exc:  # noqa: BLE001 - re-raised below, after a clean stop
+                except BaseException as exc:
                     failure = exc
                 finally:
                     # hypercorn's graceful shutdown does not survive being cancelled.
@@ -409,4 +424,3 @@ async def _capture(app: Any, scope: _Scope, body: bytes) -> tuple[int, list[tupl
 
     await app(scope, _replay(body), collect)
     return status, headers, b"".join(parts)
-

@@ -125,7 +125,12 @@ class Store:
         return task.builtin
 
     async def run(
-        self, task: StoredTask, data: dict[str, Any], timeout_ms: int | None, *, timeout_as_error: bool
+        self,
+        task: StoredTask,
+        data: dict[str, Any],
+        timeout_ms: int | None,
+        *,
+        timeout_as_error: bool,
     ) -> Execution:
         """Run the task's program on one input."""
         program = self.program_for(task)

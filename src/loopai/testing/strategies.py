@@ -69,8 +69,13 @@ _NAME_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789
 
 def json_values(max_leaves: int = 10) -> st.SearchStrategy[Any]:
     """Any JSON value (finite floats, text keys)."""
-    scalars = st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=20)
-    scalars |= st.floats(allow_nan=False, allow_infinity=False)
+    scalars: st.SearchStrategy[Any] = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**53), 2**53),
+        st.text(max_size=20),
+        st.floats(allow_nan=False, allow_infinity=False),
+    )
     return st.recursive(
         scalars,
         lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
@@ -85,7 +90,9 @@ def json_objects(max_leaves: int = 10) -> st.SearchStrategy[dict[str, Any]]:
 
 def _timestamps() -> st.SearchStrategy[datetime]:
     return st.datetimes(
-        min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(timezone.utc)
+        min_value=datetime(2000, 1, 1),  # noqa: DTZ001 - hypothesis takes naive bounds
+        max_value=datetime(2100, 1, 1),  # noqa: DTZ001
+        timezones=st.just(timezone.utc),
     )
 
 
@@ -108,7 +115,9 @@ _PROPERTY_TYPES: dict[str, st.SearchStrategy[Any]] = {
 
 @st.composite
 def _object_schemas(draw: st.DrawFn) -> dict[str, Any]:
-    names = draw(st.lists(st.from_regex(r"[a-z][a-z_]{0,9}", fullmatch=True), min_size=1, max_size=4, unique=True))
+    names = draw(
+        st.lists(st.from_regex(r"[a-z][a-z_]{0,9}", fullmatch=True), min_size=1, max_size=4, unique=True)
+    )
     properties = {name: {"type": draw(st.sampled_from(sorted(_PROPERTY_TYPES)))} for name in names}
     required = draw(st.lists(st.sampled_from(names), unique=True))
     return {"type": "object", "properties": properties, "required": sorted(required)}
@@ -204,7 +213,9 @@ def execution_results(draw: st.DrawFn) -> ExecutionResult:
     )
 
 
-def batch_execute_items(ids: st.SearchStrategy[str] | None = None) -> st.SearchStrategy[BatchExecuteItem]:
+def batch_execute_items(
+    ids: st.SearchStrategy[str] | None = None,
+) -> st.SearchStrategy[BatchExecuteItem]:
     """`BatchExecuteItem` inputs."""
     return st.builds(
         BatchExecuteItem,
