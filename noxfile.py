@@ -1,0 +1,74 @@
+"""Sessions: `nox` runs lint, typecheck and tests; `nox -s bench` runs the benchmarks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nox
+
+PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+
+
+def _expose_pyenv_pythons() -> None:
+    """Put pyenv's installed 3.10-3.13 on PATH, so pythonX.Y resolves without `pyenv global`."""
+    versions = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    found = []
+    for wanted in PYTHONS:
+        matches = sorted(
+            versions.glob(f"{wanted}.*/bin"),
+            key=lambda p: [int(x) for x in p.parent.name.split(".")[:3] if x.isdigit()],
+        )
+        if matches:
+            found.append(str(matches[-1]))
+    if found:
+        os.environ["PATH"] = os.pathsep.join([*found, os.environ.get("PATH", "")])
+
+
+_expose_pyenv_pythons()
+
+nox.options.sessions = ["lint", "typecheck", "tests", "tests_without_trio"]
+nox.options.reuse_venv = "yes"
+COVERAGE_FLOOR = "90"
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """The test suite on asyncio and trio, with branch coverage of src/loopai."""
+    session.install("-e", ".[trio,tests,bench]")
+    session.run("coverage", "erase")
+    session.run("coverage", "run", "-m", "pytest", *session.posargs)
+    session.run("coverage", "combine", "--quiet")
+    session.run("coverage", "report", f"--fail-under={COVERAGE_FLOOR}")
+
+
+@nox.session(python="3.12")
+def tests_without_trio(session: nox.Session) -> None:
+    """The suite with trio not installed: trio stays an optional dependency."""
+    session.install("-e", ".[tests]")
+    session.run(
+        "python", "-c", "import importlib.util, sys; sys.exit(importlib.util.find_spec('trio') is not None)"
+    )
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python="3.11")
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python="3.11")
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on src, tests, benchmarks and the never-run public API usage file."""
+    session.install("-e", ".[dev]")
+    session.run("mypy")
+
+
+@nox.session(python="3.11")
+def bench(session: nox.Session) -> None:
+    """The benchmark suite at full size; prints the results table (see benchmarks/README.md)."""
+    session.install("-e", ".[dev]")
+    session.run("python", "-m", "benchmarks", *session.posargs)
