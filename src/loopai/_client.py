@@ -153,6 +153,7 @@ class LoopaiClient:
         self._headers: dict[str, str] = {
             "User-Agent": f"loopai-python/{__version__}",
             "Accept": "application/json",
+            "Content-Type": "application/json",
         }
         if key:
             self._headers["Authorization"] = f"Bearer {key}"
@@ -162,7 +163,11 @@ class LoopaiClient:
             http_client=http_client,
             transport=transport,
             max_connections=max_connections,
+            headers=self._headers,
         )
+        # Headers the HTTP client does not already send by default: all of them for an
+        # injected client, none for our own (merging per request costs more than the rest).
+        self._extra_headers: dict[str, str] = {} if self._transport.owns_pool else dict(self._headers)
         self._timeout = self._transport.timeout
         self._owner = True
         self._closed = False
@@ -225,6 +230,7 @@ class LoopaiClient:
         clone.retry_policy = policy
         clone.batch_options = batch_options or self.batch_options
         clone._headers = {**self._headers, **(headers or {})}
+        clone._extra_headers = {**self._extra_headers, **(headers or {})}
         if not isinstance(timeout, NotGiven):
             clone._timeout = as_timeout(timeout)
         return clone
@@ -243,7 +249,7 @@ class LoopaiClient:
         method: str,
         url: str,
         content: bytes | None,
-        headers: Mapping[str, str],
+        headers: Mapping[str, str] | None,
         timeout: TimeoutTypes,
         attempt: int,
         accept: frozenset[int],
@@ -287,11 +293,7 @@ class LoopaiClient:
     ) -> RawResponse:
         self._check_open()
         url = self.base_url + path
-        request_headers = self._headers
-        if content is not None or headers:
-            request_headers = {**request_headers, **(headers or {})}
-            if content is not None:
-                request_headers["Content-Type"] = "application/json"
+        request_headers = {**self._extra_headers, **headers} if headers else (self._extra_headers or None)
         call_timeout = self._timeout if isinstance(timeout, NotGiven) else timeout
         via = transport or self._transport
         args = (via, method, url, content, request_headers, call_timeout)

@@ -82,6 +82,7 @@ class HttpTransport:
         http_client: httpx2.AsyncClient | None = None,
         transport: httpx2.AsyncBaseTransport | None = None,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         if http_client is not None and not isinstance(http_client, httpx2.AsyncClient):
             raise InvalidArgumentException(
@@ -93,6 +94,7 @@ class HttpTransport:
             raise InvalidArgumentException("max_connections", "must be at least 1")
         self.timeout = as_timeout(timeout)
         self.max_connections = max_connections
+        self.headers = dict(headers or {})
         self._injected_transport = transport
         self.owns_pool = http_client is None
         self.closed = False
@@ -103,7 +105,11 @@ class HttpTransport:
     ) -> httpx2.AsyncClient:
         limits = httpx2.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         return httpx2.AsyncClient(
-            timeout=self.timeout, limits=limits, transport=transport, follow_redirects=False
+            timeout=self.timeout,
+            limits=limits,
+            transport=transport,
+            follow_redirects=False,
+            headers=self.headers,
         )
 
     @asynccontextmanager
@@ -116,7 +122,7 @@ class HttpTransport:
         if not self.owns_pool or self._injected_transport is not None:
             yield self
             return
-        job = HttpTransport(timeout=self.timeout, max_connections=max_connections)
+        job = HttpTransport(timeout=self.timeout, max_connections=max_connections, headers=self.headers)
         try:
             yield job
         finally:
@@ -128,7 +134,7 @@ class HttpTransport:
         url: str,
         *,
         content: bytes | None,
-        headers: Mapping[str, str],
+        headers: Mapping[str, str] | None,
         timeout: TimeoutTypes,
     ) -> RawResponse:
         """Send one request and read the whole body.
