@@ -86,7 +86,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     """Per-request wall and CPU time of the three clients on asyncio and trio."""
     levels = [1, 10, 50]
     total = 100 if quick else 3_000
-    repeat = 1 if quick else 5
+    repeat = 1 if quick else 7
     results: dict[str, Any] = {}
     with server_process("-m", "benchmarks.fixed_server") as url:
         for backend in ("asyncio", "trio"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import sys
 import uuid
@@ -57,6 +58,14 @@ def inputs(count: int) -> list[dict[str, str]]:
     return [{"text": "free money" if n % 3 == 0 else f"hello {n}"} for n in range(count)]
 
 
+def program_faults(server: LocalServer, faults: list[Fault]) -> None:
+    """Give a server (shared by hypothesis examples) fresh copies of these faults only."""
+    server.faults.clear()
+    for fault in faults:
+        server.faults.add(dataclasses.replace(fault, fired=0))
+    server.reset_records()
+
+
 def runner_tasks() -> list[str]:
     """Names of the batch runner's tasks still alive."""
     return [t.name for t in anyio.get_running_tasks() if t.name and "_batch_runner" in t.name]
@@ -95,10 +104,7 @@ async def test_every_input_gets_exactly_one_result_in_order(
     faults: list[Fault],
 ) -> None:
     """Any size, chunking, concurrency and fault mix: one result per input, in input order."""
-    loopai_server.faults.clear()
-    for fault in faults:
-        loopai_server.faults.add(Fault(**{**fault.__dict__, "fired": 0}))
-    loopai_server.reset_records()
+    program_faults(loopai_server, faults)
     options = BatchOptions(chunk_size=chunk_size, concurrency=concurrency)
     response = await batch_client.batch_execute(spam_task.id, inputs(size), options=options)
     assert [r.id for r in response.results] == [str(n) for n in range(size)]
@@ -135,10 +141,7 @@ async def test_streams_yield_each_input_once(
     faults: list[Fault],
 ) -> None:
     """A stream of an async iterable yields each id once; in input order when asked."""
-    loopai_server.faults.clear()
-    for fault in faults:
-        loopai_server.faults.add(Fault(**{**fault.__dict__, "fired": 0}))
-    loopai_server.reset_records()
+    program_faults(loopai_server, faults)
 
     async def source() -> AsyncIterator[BatchExecuteItem]:
         for n in range(size):

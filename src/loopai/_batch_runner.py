@@ -11,8 +11,17 @@ from __future__ import annotations
 
 import sys
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Iterable,
+    Mapping,
+    Sized,
+)
 from contextlib import AsyncExitStack, aclosing
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -20,6 +29,7 @@ import anyio
 import anyio.lowlevel
 import msgspec
 
+from . import _arguments as check
 from ._batch_options import SERVER_BODY_LIMIT, BatchOptions, BatchProgress
 from ._codec import encode
 from ._exceptions import BatchException, InvalidArgumentException, LoopaiException
@@ -29,9 +39,10 @@ from ._pacing import Pacer
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
 
+from uuid import UUID
+
 if TYPE_CHECKING:
     from types import TracebackType
-    from uuid import UUID
 
     from anyio.abc import TaskGroup
     from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
@@ -40,7 +51,7 @@ if TYPE_CHECKING:
     from ._client import LoopaiClient, NotGiven
     from ._transport import HttpTransport, TimeoutTypes
 
-__all__ = ["BatchRunner", "BatchStream", "ItemLike"]
+__all__ = ["BatchRunner", "BatchStream", "ItemLike", "JobSettings"]
 
 #: What a batch accepts per item: an input dict, or a `BatchExecuteItem` with its own id.
 ItemLike: TypeAlias = "BatchExecuteItem | Mapping[str, Any]"
@@ -97,28 +108,45 @@ def _coerce(value: object, index: int, *, inputs_are_dicts: bool) -> BatchExecut
     return item
 
 
-class _Job:
-    """The settings of one job, shared by its stream and its chunks."""
+@dataclass(frozen=True)
+class JobSettings:
+    """What the caller asked of one batch job (checked once, by `checked`)."""
 
-    def __init__(
-        self,
-        runner: BatchRunner,
-        task_id: UUID,
+    task_id: UUID
+    max_concurrency: int = 10
+    stop_on_first_error: bool = False
+    timeout_ms: int | None = None
+    version: int | None = None
+    progress: Callable[[BatchProgress], object] | None = None
+
+    @classmethod
+    def checked(
+        cls,
+        task_id: object,
         *,
-        max_concurrency: int,
-        stop_on_first_error: bool,
-        timeout_ms: int | None,
-        version: int | None,
-        progress: Callable[[BatchProgress], object] | None,
-        total: int | None,
-    ) -> None:
+        max_concurrency: object = 10,
+        stop_on_first_error: object = False,
+        timeout_ms: object = None,
+        version: object = None,
+        progress: Callable[[BatchProgress], object] | None = None,
+    ) -> JobSettings:
+        """Settings from call arguments; raises `InvalidArgumentException` naming a bad one."""
+        return cls(
+            task_id=check.task_id(task_id),
+            max_concurrency=check.whole_number(max_concurrency, "max_concurrency", 1, 100),
+            stop_on_first_error=bool(stop_on_first_error),
+            timeout_ms=check.optional_whole_number(timeout_ms, "timeout_ms", 1, 60_000),
+            version=check.optional_whole_number(version, "version", 1),
+            progress=progress,
+        )
+
+
+class _Job:
+    """One running job: its settings, its runner, and what its chunks report back."""
+
+    def __init__(self, runner: BatchRunner, settings: JobSettings, total: int | None) -> None:
         self.runner = runner
-        self.task_id = task_id
-        self.max_concurrency = max_concurrency
-        self.stop_on_first_error = stop_on_first_error
-        self.timeout_ms = timeout_ms
-        self.version = version
-        self.progress = progress
+        self.settings = settings
         self.total = total
         self.chunk_batch_ids: dict[int, UUID] = {}
         self.latency_weighted = 0.0
@@ -298,12 +326,12 @@ class BatchStream:
             return [_failed(item_id, message) for item_id in chunk.ids]
         body = encode(
             _ChunkRequest(
-                task_id=job.task_id,
+                task_id=job.settings.task_id,
                 items=chunk.encoded,
-                version=job.version,
-                max_concurrency=job.max_concurrency,
-                stop_on_first_error=job.stop_on_first_error,
-                timeout_ms=job.timeout_ms,
+                version=job.settings.version,
+                max_concurrency=job.settings.max_concurrency,
+                stop_on_first_error=job.settings.stop_on_first_error,
+                timeout_ms=job.settings.timeout_ms,
             )
         )
         chunk.encoded = []
@@ -346,7 +374,7 @@ class BatchStream:
         send: MemoryObjectSendStream[list[BatchExecuteResult]],
     ) -> None:
         failed = sum(1 for result in results if not result.success)
-        if failed and self._job.stop_on_first_error:
+        if failed and self._job.settings.stop_on_first_error:
             self._stop(next(result.id for result in results if not result.success))
         if not self._ordered:
             await self._emit(results, failed, send)
@@ -372,9 +400,9 @@ class BatchStream:
             pass  # the consumer left; the stream is being torn down
         finally:
             self._window.release()
-        if self._job.progress is not None:
+        if self._job.settings.progress is not None:
             elapsed = anyio.current_time() - self._started
-            self._job.progress(BatchProgress(self._done, self._failed, self._job.total, elapsed))
+            self._job.settings.progress(BatchProgress(self._done, self._failed, self._job.total, elapsed))
 
 
 def _match(ids: list[str], results: list[BatchExecuteResult]) -> list[BatchExecuteResult]:
@@ -406,57 +434,21 @@ class BatchRunner:
         client._check_open()
 
     def stream(
-        self,
-        task_id: UUID,
-        inputs: Iterable[Any] | AsyncIterable[Any],
-        *,
-        ordered: bool,
-        max_concurrency: int,
-        stop_on_first_error: bool,
-        timeout_ms: int | None,
-        version: int | None,
-        progress: Callable[[BatchProgress], object] | None,
+        self, settings: JobSettings, inputs: Iterable[Any] | AsyncIterable[Any], *, ordered: bool
     ) -> BatchStream:
         """A stream of results for lazily read inputs (dicts get positional ids)."""
-        total = len(inputs) if hasattr(inputs, "__len__") else None  # type: ignore[arg-type]
-        job = _Job(
-            self,
-            task_id,
-            max_concurrency=max_concurrency,
-            stop_on_first_error=stop_on_first_error,
-            timeout_ms=timeout_ms,
-            version=version,
-            progress=progress,
-            total=total,
-        )
+        total = len(inputs) if isinstance(inputs, Sized) else None
+        job = _Job(self, settings, total)
         return BatchStream(job, inputs, inputs_are_dicts=True, ordered=ordered, check_duplicates=True)
 
     async def run(
-        self,
-        task_id: UUID,
-        inputs: Iterable[Any],
-        *,
-        generate_ids: bool,
-        max_concurrency: int,
-        stop_on_first_error: bool = False,
-        timeout_ms: int | None = None,
-        version: int | None = None,
-        progress: Callable[[BatchProgress], object] | None = None,
+        self, settings: JobSettings, inputs: Iterable[Any], *, generate_ids: bool
     ) -> BatchExecuteResponse:
         """Run a whole job and return one response with results in input order."""
         items = [_coerce(value, index, inputs_are_dicts=generate_ids) for index, value in enumerate(inputs)]
         if not generate_ids:
             _refuse_duplicates(items)
-        job = _Job(
-            self,
-            task_id,
-            max_concurrency=max_concurrency,
-            stop_on_first_error=stop_on_first_error,
-            timeout_ms=timeout_ms,
-            version=version,
-            progress=progress,
-            total=len(items),
-        )
+        job = _Job(self, settings, len(items))
         started_at = datetime.now(timezone.utc)
         started = anyio.current_time()
         results: list[BatchExecuteResult] = []
@@ -467,8 +459,8 @@ class BatchRunner:
         batch_ids = [job.chunk_batch_ids[seq] for seq in sorted(job.chunk_batch_ids)]
         return BatchExecuteResponse(
             batch_id=batch_ids[0] if len(batch_ids) == 1 else uuid.uuid4(),
-            task_id=task_id,
-            version=job.server_version if job.server_version is not None else (version or 0),
+            task_id=settings.task_id,
+            version=job.server_version if job.server_version is not None else (settings.version or 0),
             total_items=len(results),
             success_count=succeeded,
             failure_count=len(results) - succeeded,

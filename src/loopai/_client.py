@@ -13,6 +13,7 @@ from uuid import UUID
 
 from . import _arguments as check
 from ._batch_options import BatchOptions, BatchProgress
+from ._batch_runner import BatchRunner, BatchStream, ItemLike, JobSettings
 from ._codec import decode_model, encode
 from ._error_mapping import map_error
 from ._exceptions import (
@@ -55,7 +56,6 @@ if TYPE_CHECKING:
 
     from typing_extensions import Self
 
-    from ._batch_runner import BatchStream, ItemLike
 
 __all__ = ["NOT_GIVEN", "LoopaiClient", "NotGiven"]
 
@@ -468,16 +468,9 @@ class LoopaiClient:
             progress: Called after each chunk with a `BatchProgress`.
             timeout: Timeout of each chunk request.
         """
-        from ._batch_runner import BatchRunner
-
         runner = BatchRunner(self, options or self.batch_options, timeout=timeout, headers=headers)
-        return await runner.run(
-            check.task_id(task_id),
-            inputs,
-            generate_ids=True,
-            max_concurrency=check.whole_number(max_concurrency, "max_concurrency", 1, 100),
-            progress=progress,
-        )
+        settings = JobSettings.checked(task_id, max_concurrency=max_concurrency, progress=progress)
+        return await runner.run(settings, inputs, generate_ids=True)
 
     async def batch_execute_advanced(
         self,
@@ -517,19 +510,16 @@ class LoopaiClient:
             timeout_ms, version = request.timeout_ms, request.version
         if task_id is None or items is None:
             raise InvalidArgumentException("task_id/items", "both are required")
-        from ._batch_runner import BatchRunner
-
         runner = BatchRunner(self, options or self.batch_options, timeout=timeout, headers=headers)
-        return await runner.run(
-            check.task_id(task_id),
-            items,
-            generate_ids=False,
-            max_concurrency=check.whole_number(max_concurrency, "max_concurrency", 1, 100),
-            stop_on_first_error=bool(stop_on_first_error),
-            timeout_ms=check.optional_whole_number(timeout_ms, "timeout_ms", 1, 60_000),
-            version=check.optional_whole_number(version, "version", 1),
+        settings = JobSettings.checked(
+            task_id,
+            max_concurrency=max_concurrency,
+            stop_on_first_error=stop_on_first_error,
+            timeout_ms=timeout_ms,
+            version=version,
             progress=progress,
         )
+        return await runner.run(settings, items, generate_ids=False)
 
     def stream_batch(
         self,
@@ -559,19 +549,16 @@ class LoopaiClient:
         Results come in completion order, or in input order with
         ``ordered=True``.  Leaving the block early cancels the rest.
         """
-        from ._batch_runner import BatchRunner
-
         runner = BatchRunner(self, options or self.batch_options, timeout=timeout, headers=headers)
-        return runner.stream(
-            check.task_id(task_id),
-            inputs,
-            ordered=ordered,
-            max_concurrency=check.whole_number(max_concurrency, "max_concurrency", 1, 100),
-            stop_on_first_error=bool(stop_on_first_error),
-            timeout_ms=check.optional_whole_number(timeout_ms, "timeout_ms", 1, 60_000),
-            version=check.optional_whole_number(version, "version", 1),
+        settings = JobSettings.checked(
+            task_id,
+            max_concurrency=max_concurrency,
+            stop_on_first_error=stop_on_first_error,
+            timeout_ms=timeout_ms,
+            version=version,
             progress=progress,
         )
+        return runner.stream(settings, inputs, ordered=ordered)
 
     async def _post_batch(
         self,
