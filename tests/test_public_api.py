@@ -105,3 +105,23 @@ def test_version_comes_from_metadata() -> None:
     from importlib.metadata import version
 
     assert loopai.__version__ == version("loopai")
+
+
+def test_pytest_plugin_loads_without_the_server_extra() -> None:
+    """With starlette, hypercorn and jsonschema missing, the pytest11 plugin still imports."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "for name in ('starlette', 'hypercorn', 'jsonschema', 'hypothesis'):\n"
+        "    sys.modules[name] = None\n"
+        "import loopai, loopai._pytest_plugin\n"
+        "assert 'loopai.testing' not in sys.modules\n"
+        "try:\n"
+        "    import loopai.testing\n"
+        "except ImportError:\n"
+        "    print('testing needs the extra')\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert completed.stdout.strip() == "testing needs the extra"

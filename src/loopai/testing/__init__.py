@@ -20,6 +20,7 @@ from ._server import LocalServer, RecordedRequest, ServerQuirks
 
 __all__ = [
     "DEPLOYED_RULES",
+    "FAST_RETRIES",
     "Fault",
     "FaultPlan",
     "LocalServer",

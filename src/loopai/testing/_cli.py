@@ -75,6 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         anyio.run(_serve, args, backend=args.backend)
+    except ModuleNotFoundError as exc:
+        print(f"loopai: the local server needs `pip install loopai[server]` ({exc})", file=sys.stderr)
+        return 2
     except ValueError as exc:
         print(f"loopai: {exc}", file=sys.stderr)
         return 2

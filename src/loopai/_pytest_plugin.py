@@ -6,8 +6,9 @@ Fixtures (async ones need the anyio pytest plugin, which anyio provides):
 - ``loopai_url``: that server listening on loopback TCP; its base URL.
 - ``loopai_client``: a `LoopaiClient` pointed at it, closed after the test.
 
-Nothing here imports the server's dependencies until a fixture is used, so
-installing loopai without the ``server`` extra does not break pytest.
+This module lives outside `loopai.testing` and imports nothing of it until a
+fixture is used, so installing loopai without the ``server`` extra (which
+`loopai.testing` needs) never breaks pytest.
 """
 
 from __future__ import annotations
