@@ -16,8 +16,9 @@ import anyio
 from loopai import LoopaiClient
 
 
-async def main() -> None:
-    async with LoopaiClient("http://localhost:8080") as client:
+async def main(base_url: str = "http://localhost:8080") -> None:
+    """Create the spam classifier on the server at base_url and classify two emails."""
+    async with LoopaiClient(base_url) as client:
         task = await client.create_task(
             # Task names are unique on a server; the suffix lets this run again.
             name=f"spam-classifier-{uuid.uuid4().hex[:8]}",
@@ -31,7 +32,7 @@ async def main() -> None:
             accuracy_target=0.95,
             latency_target_ms=50,
         )
-        print(f"Created task {task.name} ({task.id})")
+        print(f"Created task {task.name} ({task.id}) on {base_url}")
         for text in ("Buy now for free money!", "Meeting tomorrow at 2pm"):
             result = await client.execute(task_id=task.id, input_data={"text": text})
             print(f"Classification of {text!r}: {result.output}")
