@@ -10,7 +10,7 @@ import pytest
 from anyio.streams.text import TextReceiveStream
 
 from loopai import LoopaiClient
-from loopai.testing._cli import main
+from loopai._cli import main
 
 from .conftest import SPAM_TASK
 

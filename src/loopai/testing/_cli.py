@@ -1,45 +1,18 @@
-"""The ``loopai`` command: ``loopai serve`` runs the local server."""
+"""The local server's command line: what ``loopai serve`` and ``python -m loopai.testing`` run.
+
+The options are defined with the ``loopai`` command (``loopai._cli._serve``),
+which works without the ``server`` extra; this module needs it.
+"""
 
 from __future__ import annotations
 
 import argparse
 import signal
 import sys
-from collections.abc import Sequence
 
 import anyio
 
-__all__ = ["main"]
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="loopai", description="loopai command-line tools")
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the local Loopai server")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
-    serve.add_argument("--seed", type=int, default=None, help="seed of sampling and fault randomness")
-    serve.add_argument(
-        "--rate-limit",
-        action="append",
-        default=[],
-        metavar="RULE",
-        help="LIMIT/PERIOD[@ROUTE], e.g. 60/1m or 30/1m@*/execute; 'deployed' for the real defaults",
-    )
-    serve.add_argument(
-        "--fault",
-        action="append",
-        default=[],
-        metavar="SPEC",
-        help="KIND[=VALUE][@ROUTE][,times=N][,p=P][,retry_after=S], e.g. status=503,times=2",
-    )
-    serve.add_argument("--broken-rate-limiter", action="store_true", help="answer 500 instead of 429")
-    serve.add_argument("--compact", action="store_true", help="compact JSON instead of Development's")
-    serve.add_argument("--exact-numbers", action="store_true", help="no single-precision read-back")
-    serve.add_argument("--timeout-status", action="store_true", help='report timeouts as "timeout"')
-    serve.add_argument("--no-record", action="store_true", help="do not keep requests in memory")
-    serve.add_argument("--backend", choices=("asyncio", "trio"), default="asyncio")
-    return parser
+__all__ = ["serve"]
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -70,13 +43,14 @@ async def _serve(args: argparse.Namespace) -> None:
     print("loopai local server stopped", flush=True)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``loopai`` command; returns the exit status."""
-    args = _parser().parse_args(argv)
+def serve(args: argparse.Namespace) -> int:
+    """Run the server that the ``loopai serve`` options in ``args`` describe; returns the exit status."""
     try:
         anyio.run(_serve, args, backend=args.backend)
     except ModuleNotFoundError as exc:
-        print(f"loopai: the local server needs `pip install loopai[server]` ({exc})", file=sys.stderr)
+        if exc.name != "trio":
+            raise
+        print("loopai: the trio backend needs `pip install 'loopai[trio]'`", file=sys.stderr)
         return 2
     except ValueError as exc:
         print(f"loopai: {exc}", file=sys.stderr)
