@@ -110,6 +110,10 @@ class StatusLines:
         """Nothing to clean up."""
 
 
+_BAR = "{desc}{percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} done{postfix} [{elapsed}<{remaining}, {rate_fmt}]"
+_COUNTER = "{desc}{n_fmt} done{postfix} [{elapsed}, {rate_fmt}]"  # until the total is known
+
+
 class TerminalBar:
     """tqdm's bar: done of total, failed, items/s, ETA."""
 
@@ -126,10 +130,7 @@ class TerminalBar:
             dynamic_ncols=True,
             mininterval=0.2,
             smoothing=0.1,
-            bar_format=(
-                "{desc}{percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} {postfix}"
-                " [{elapsed}<{remaining}, {rate_fmt}]"
-            ),
+            bar_format=_COUNTER,
             desc="loopai ",
             postfix="0 failed",
         )
@@ -146,6 +147,7 @@ class TerminalBar:
             bar.initial = report.earlier
         if report.total is not None and bar.total != report.total:
             bar.total = report.total
+            bar.bar_format = _BAR
         bar.set_postfix_str(f"{report.failed:,} failed", refresh=False)
         bar.update(report.done - bar.n)
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
+from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -301,10 +302,10 @@ class _FileJob:
                 self.stopped = "cancelled"
             raise
         finally:
-            self._finish()  # no await in it: it runs to the end even when cancelled
-        return self.report()
+            final = self._finish()  # no await in it: it runs to the end even when cancelled
+        return final
 
-    def _finish(self) -> None:
+    def _finish(self) -> JobReport:
         assert self._writer is not None
         if self.stopped is None:
             while self._bad_lines:
@@ -313,7 +314,10 @@ class _FileJob:
         try:
             self._writer.sync()
         finally:
-            self._report_progress()
+            final = self.report()
+            if self.progress is not None:
+                self.progress(final)
+        return final
 
     async def _count_total(self, fmt: str) -> None:
         total = await anyio.to_thread.run_sync(count_lines, self.input, fmt, abandon_on_cancel=True)
@@ -323,16 +327,20 @@ class _FileJob:
     # --- streaming ---------------------------------------------------------------------------
 
     async def _stream(self) -> None:
-        async with self.client.stream_batch(
-            self.task_id,
-            self._inputs(),
-            ordered=self.ordered,
-            max_concurrency=self.max_concurrency,
-            timeout_ms=self.timeout_ms,
-            version=self.version,
-            options=self.options,
-            progress=self._on_chunk,
-        ) as results:
+        # The runner does not close an async iterable it is given; closing it here keeps trio happy.
+        async with (
+            aclosing(self._inputs()) as inputs,
+            self.client.stream_batch(
+                self.task_id,
+                inputs,
+                ordered=self.ordered,
+                max_concurrency=self.max_concurrency,
+                timeout_ms=self.timeout_ms,
+                version=self.version,
+                options=self.options,
+                progress=self._on_chunk,
+            ) as results,
+        ):
             async for result in results:
                 failed_request = request_failure(result.success, result.execution_id, result.error_message)
                 if failed_request is not None:
@@ -340,7 +348,7 @@ class _FileJob:
                     return
                 self._write_result(result)
 
-    async def _inputs(self) -> AsyncIterator[dict[str, Any]]:
+    async def _inputs(self) -> AsyncGenerator[dict[str, Any], None]:
         reader = self._reader
         assert reader is not None
         while True:
