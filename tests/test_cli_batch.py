@@ -1,4 +1,7 @@
-"""``loopai batch run`` as a subprocess against a local server: kill -9 and resume, stdin, CSV, refusals, Ctrl-C."""
+"""``loopai batch run`` as a subprocess against a local server.
+
+Kill -9 and resume, stdin, CSV, bad lines, refusals, statuses, Ctrl-C.
+"""
 
 from __future__ import annotations
 
@@ -57,17 +60,24 @@ async def served() -> AsyncIterator[tuple[LocalServer, str, Task]]:
         yield server, url, task
 
 
+async def has_lines(path: anyio.Path, count: int) -> bool:
+    """Whether ``path`` holds at least ``count`` whole lines (a result line is over 100 bytes)."""
+    if not await path.exists() or (await path.stat()).st_size < 100 * count:
+        return False
+    return (await path.read_bytes()).count(b"\n") >= count
+
+
 async def wait_for_lines(path: Path, count: int) -> None:
-    """Wait until ``path`` holds at least ``count`` whole lines (polling the file's growth)."""
-    # A result line is over 100 bytes: read the file only once its size says it may be there.
-    while not path.exists() or path.stat().st_size < 100 * count or path.read_bytes().count(b"\n") < count:
+    """Wait until the output has grown to ``count`` whole lines."""
+    # Another process writes the file: there is no event to wait on, so its size is polled.
+    while not await has_lines(anyio.Path(path), count):  # noqa: ASYNC110
         await anyio.sleep(0.01)
 
 
 async def test_a_job_killed_with_sigkill_resumes_with_every_line_exactly_once(
     served: tuple[LocalServer, str, Task], tmp_path: Path, anyio_backend: str
 ) -> None:
-    """100,000 lines, kill -9 part-way, rerun: each line once, right outputs, no item run twice beyond those in flight."""
+    """100,000 lines, kill -9 part-way, rerun: each line once, right outputs, only in-flight items rerun."""
     server, url, task = served
     lines, chunk, concurrency = 100_000, 1000, 4
     source, output = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
@@ -132,7 +142,7 @@ async def test_bad_lines_fail_alone_and_the_summary_counts_them(
     _, url, task = served
     source, output = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     source.write_bytes(b'{"text": "hi"}\n{oops\n\n[1]\n{"text": "free money"}\n')
-    status, out, err = await loopai(
+    status, out, _ = await loopai(
         "batch", "run", str(task.id), str(source), "-o", str(output), "--base-url", url, "--ordered", "--json"
     )
     assert status == 1

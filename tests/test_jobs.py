@@ -216,7 +216,7 @@ async def test_an_unknown_task_fails_before_any_output(
 async def test_a_failed_chunk_request_stops_the_job_and_a_rerun_completes_it(
     loopai_server: LocalServer, loopai_client: LoopaiClient, spam_task: Task, tmp_path: Path
 ) -> None:
-    """After retries run out the job stops with whole lines on disk; the items of that chunk are not recorded."""
+    """After retries run out the job stops with whole lines on disk; that chunk's items are not recorded."""
     source = tmp_path / "in.jsonl"
     write_jsonl(source, 50)
     output = tmp_path / "out.jsonl"

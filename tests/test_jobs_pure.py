@@ -363,8 +363,8 @@ def test_progress_and_summary_lines() -> None:
 
 
 def _task_args(**flags: object) -> argparse.Namespace:
-    names = ("name", "description", "input_schema", "output_schema", "example")
-    names += ("accuracy_target", "latency_target_ms", "sampling_rate")
+    names = ["name", "description", "input_schema", "output_schema", "example"]
+    names += ["accuracy_target", "latency_target_ms", "sampling_rate"]
     values: dict[str, object] = dict.fromkeys(names)
     values.update(flags)
     return argparse.Namespace(**values)
