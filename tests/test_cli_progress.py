@@ -82,9 +82,8 @@ async def test_the_bar_renders_updates_and_ends_with_the_summary(tmp_path: Path,
         finally:
             await anyio.run_process(["tmux", "-L", socket, "kill-server"], check=False)
     assert re.search(r"items/s\]", later)
-    assert re.search(
-        rf"^loopai +\d+%\|.+\| \d+/{LINES + 1} done, \d+ failed \[.+<.+, .+ items/s\]", later, re.M
-    )
+    bar = rf"^loopai +\d+%\|.+\| \d+/{LINES + 1} done, \d+ failed \[.+<.+, .+ items/s\]"
+    assert re.search(bar, later, re.MULTILINE)
     shown = [line.rstrip() for line in final.splitlines() if line.strip()]
     assert shown[-4].startswith("loopai 100%|"), shown
     assert f"| {LINES + 1}/{LINES + 1} done, 1 failed [" in shown[-4]
