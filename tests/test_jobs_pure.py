@@ -387,3 +387,17 @@ def test_task_specs_name_what_is_wrong() -> None:
         task_fields(None, _task_args(name="a", input_schema="{}", output_schema="{}"))
     with pytest.raises(SpecError, match="--input-schema is not valid JSON"):
         task_fields(None, _task_args(input_schema="{"))
+
+
+def test_loopai_jobs_exports_a_sorted_complete_all() -> None:
+    """loopai.jobs lists its public names, sorted, and its classes report loopai.jobs as their module."""
+    import loopai.jobs
+
+    names = loopai.jobs.__all__
+    assert names == sorted(names, key=lambda n: (not n.isupper(), not n[0].isupper(), n))
+    assert {n for n in vars(loopai.jobs) if n[0] not in "_@"} - {"annotations"} <= set(names)
+    for name in names:
+        value = getattr(loopai.jobs, name)
+        if isinstance(value, type):
+            assert value.__module__ == "loopai.jobs"
+    assert loopai.jobs.run_file.__doc__
