@@ -267,3 +267,30 @@ async def test_a_cancelled_job_leaves_whole_lines_and_resumes(
     report = await run_file(loopai_client, spam_task.id, source, output, options=SMALL)
     assert report.complete
     assert sorted(r["line"] for r in read_output(output)) == list(range(1, 201))
+
+
+async def test_an_output_another_process_writes_is_refused(
+    loopai_client: LoopaiClient, spam_task: Task, tmp_path: Path
+) -> None:
+    """Two jobs never write one output: the second finds it locked and stops before sending."""
+    fcntl = pytest.importorskip("fcntl")
+    source, output = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_jsonl(source, 3)
+    with output.open("wb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        with pytest.raises(OutputFileException, match="another process is writing"):
+            await run_file(loopai_client, spam_task.id, source, output)
+
+
+async def test_a_deleted_output_starts_afresh_whatever_its_old_record_says(
+    loopai_client: LoopaiClient, spam_task: Task, tmp_path: Path
+) -> None:
+    """A job record next to a missing or empty output is stale: it is replaced, not a reason to refuse."""
+    first, second, output = tmp_path / "a.jsonl", tmp_path / "b.jsonl", tmp_path / "out.jsonl"
+    write_jsonl(first, 3)
+    write_jsonl(second, 5)
+    await run_file(loopai_client, spam_task.id, first, output)
+    output.unlink()
+    report = await run_file(loopai_client, spam_task.id, second, output)
+    assert (report.succeeded, report.earlier) == (5, 0)
+    assert json.loads(record_path(output).read_text())["input"]["path"] == str(second.resolve())

@@ -235,6 +235,11 @@ class _FileJob:
             raise OutputFileException(
                 f"cannot write the output {str(self.output)!r}: {exc.strerror or exc}"
             ) from None
+        if not _lock(fd):
+            os.close(fd)
+            raise OutputFileException(
+                f"another process is writing {str(self.output)!r} (a job still running?)"
+            )
         return fd, created
 
     async def _prepare(self, reader: InputReader, record: JobRecord, fd: int) -> ResumePlan:
@@ -248,6 +253,8 @@ class _FileJob:
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise OutputFileException(f"{str(sidecar)!r} is not a loopai job record: {exc}") from None
         size = os.fstat(fd).st_size
+        if size == 0:
+            saved = None  # an empty output resumes nothing: a stale record is replaced
         if saved is None and size > 0:
             raise ResumeRefusedException(
                 f"{str(self.output)!r} exists and is not the output of a loopai job"
@@ -297,9 +304,13 @@ class _FileJob:
                     group.start_soon(self._count_total, reader.format)
                 await self._stream()
                 group.cancel_scope.cancel()
-        except BaseException:
+        except anyio.get_cancelled_exc_class():
             if self.stopped is None:
                 self.stopped = "cancelled"
+            raise
+        except BaseException as exc:
+            if self.stopped is None:
+                self.stopped = f"the job failed: {type(exc).__name__}: {exc}"
             raise
         finally:
             final = self._finish()  # no await in it: it runs to the end even when cancelled
@@ -440,8 +451,20 @@ class _FileJob:
 def _scan(fd: int) -> ResumePlan:
     """Read the output from its start and plan the resume (in a worker thread)."""
     scanner = OutputScanner()
-    offset = 0
-    while block := os.pread(fd, _SCAN_BLOCK, offset):
+    os.lseek(fd, 0, os.SEEK_SET)
+    while block := os.read(fd, _SCAN_BLOCK):
         scanner.feed(block)
-        offset += len(block)
     return scanner.finish()
+
+
+def _lock(fd: int) -> bool:
+    """Take an exclusive advisory lock on the output; False if another process holds it."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no advisory locks
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
