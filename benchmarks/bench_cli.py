@@ -5,7 +5,7 @@ python -m benchmarks.bench_cli --lines 20000   # a quick run
 
 Against the bundled local server in its own process (compact JSON, no
 request recording), each client in a fresh process so its peak RSS is its
-own (``os.wait4``):
+own (VmHWM from /proc):
 
 1. ``loopai batch run`` (JSONL in, JSONL out, synced to disk as chunks land);
 2. the same job through `LoopaiClient.stream_batch` in a short Python
@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -56,18 +56,47 @@ async def _create_task(url: str) -> str:
         return str(task.id)
 
 
+class _PeakRss:
+    """The peak RSS of a child after its exec (VmHWM), read from /proc while it runs.
+
+    ``ru_maxrss`` from ``wait4`` would count the child before its exec, when it
+    is a fork of this (larger) process.
+    """
+
+    def __init__(self, pid: int) -> None:
+        self._path = Path(f"/proc/{pid}/status")
+        self.mib = 0.0
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while True:
+            try:
+                status = self._path.read_text()
+            except OSError:
+                return
+            for line in status.splitlines():
+                if line.startswith("VmHWM:"):
+                    self.mib = max(self.mib, int(line.split()[1]) / 1024)
+            time.sleep(0.05)
+
+    def stop(self) -> float:
+        self._thread.join()
+        return self.mib
+
+
 def _run(command: list[str]) -> tuple[float, float, str]:
     """Run a command to its end: wall seconds, peak RSS in MiB, stderr."""
     started = time.perf_counter()
     with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as process:
+        peak = _PeakRss(process.pid)
         assert process.stderr is not None
         err = process.stderr.read().decode()
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
+        process.wait()
     wall = time.perf_counter() - started
     if process.returncode != 0:
         raise RuntimeError(f"{command[:5]} exited {process.returncode}: {err[-2000:]}")
-    return wall, usage.ru_maxrss / 1024, err
+    return wall, peak.stop(), err
 
 
 def _resume(command: list[str]) -> dict[str, float]:
@@ -77,6 +106,7 @@ def _resume(command: list[str]) -> dict[str, float]:
     with subprocess.Popen(
         [*command, "--status-interval", "0"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     ) as process:
+        peak = _PeakRss(process.pid)
         assert process.stderr is not None
         for raw in process.stderr:
             line = raw.decode()
@@ -85,24 +115,25 @@ def _resume(command: list[str]) -> dict[str, float]:
                 scanned = now
             elif first is None and scanned is not None and " done (" in line:
                 first = now
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
+        process.wait()
     if process.returncode != 0 or scanned is None or first is None:
         raise RuntimeError(f"the resume failed (exit {process.returncode})")
     return {
         "scan_s": scanned,
         "first_result_s": first,
         "wall_s": time.perf_counter() - started,
-        "peak_rss_mib": usage.ru_maxrss / 1024,
+        "peak_rss_mib": peak.stop(),
     }
 
 
 def _cut_in_half(output: Path, lines: int) -> int:
     """Keep the output's first half of lines and a torn one, as a kill -9 would; returns the lines kept."""
     keep = lines // 2
-    with output.open("rb") as file:
-        head = [file.readline() for _ in range(keep + 1)]
-    output.write_bytes(b"".join(head[:keep]) + head[keep][: len(head[keep]) // 2])
+    with output.open("r+b") as file:
+        for _ in range(keep):
+            file.readline()
+        torn = file.tell() + len(file.readline()) // 2
+        file.truncate(torn)
     return keep
 
 
