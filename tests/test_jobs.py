@@ -10,7 +10,7 @@ import anyio
 import msgspec
 import pytest
 
-from loopai import BatchOptions, LoopaiClient, NotFoundException, Task
+from loopai import BatchException, BatchOptions, LoopaiClient, NotFoundException, Task
 from loopai.jobs import (
     InputFileException,
     JobReport,
@@ -294,3 +294,23 @@ async def test_a_deleted_output_starts_afresh_whatever_its_old_record_says(
     report = await run_file(loopai_client, spam_task.id, second, output)
     assert (report.succeeded, report.earlier) == (5, 0)
     assert json.loads(record_path(output).read_text())["input"]["path"] == str(second.resolve())
+
+
+async def test_an_error_in_the_callers_code_is_raised_as_itself_with_whole_lines_on_disk(
+    loopai_client: LoopaiClient, spam_task: Task, tmp_path: Path
+) -> None:
+    """A progress callback that raises stops the job; the error is not wrapped in an exception group."""
+    source, output = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_jsonl(source, 100)
+
+    def explode(report: JobReport) -> None:
+        if report.done and not report.stopped:
+            raise ZeroDivisionError("from the callback")
+
+    with pytest.raises((ZeroDivisionError, BatchException)) as caught:
+        await run_file(loopai_client, spam_task.id, source, output, options=SMALL, progress=explode)
+    assert "from the callback" in str(caught.value)
+    assert output.read_bytes().endswith(b"\n")
+    report = await run_file(loopai_client, spam_task.id, source, output, options=SMALL)
+    assert report.complete
+    assert sorted(r["line"] for r in read_output(output)) == list(range(1, 101))

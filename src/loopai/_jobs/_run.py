@@ -181,6 +181,8 @@ class _FileJob:
         self._received = 0
         self._writer: OutputWriter | None = None
         self._reader: InputReader | None = None
+        self._sync_error: OSError | None = None
+        self._stream_scope: anyio.CancelScope | None = None
 
     # --- the whole run ---------------------------------------------------------------------
 
@@ -297,13 +299,7 @@ class _FileJob:
         reader.start(plan.done)
         self._reader = reader
         try:
-            async with anyio.create_task_group() as group:
-                if self.fsync:
-                    group.start_soon(self._writer.sync_forever)
-                if reader.regular:
-                    group.start_soon(self._count_total, reader.format)
-                await self._stream()
-                group.cancel_scope.cancel()
+            await self._run_tasks(reader)
         except anyio.get_cancelled_exc_class():
             if self.stopped is None:
                 self.stopped = "cancelled"
@@ -315,6 +311,24 @@ class _FileJob:
         finally:
             final = self._finish()  # no await in it: it runs to the end even when cancelled
         return final
+
+    async def _run_tasks(self, reader: InputReader) -> None:
+        """The stream, and beside it the disk syncer and the line counter; errors raised as themselves."""
+        assert self._writer is not None
+        error: Exception | None = None
+        async with anyio.create_task_group() as group:
+            if self.fsync:
+                group.start_soon(self._sync_forever)
+            if reader.regular:
+                group.start_soon(self._count_total, reader.format)
+            try:
+                await self._stream()
+            except Exception as exc:  # not wrapped in a group of one
+                error = exc
+            group.cancel_scope.cancel()
+        error = error or self._sync_error
+        if error is not None:
+            raise error
 
     def _finish(self) -> JobReport:
         assert self._writer is not None
@@ -331,13 +345,30 @@ class _FileJob:
         return final
 
     async def _count_total(self, fmt: str) -> None:
-        total = await anyio.to_thread.run_sync(count_lines, self.input, fmt, abandon_on_cancel=True)
+        try:
+            total = await anyio.to_thread.run_sync(count_lines, self.input, fmt, abandon_on_cancel=True)
+        except OSError:  # the total is for the display only
+            return
         if self.total is None:
             self.total = total
+
+    async def _sync_forever(self) -> None:
+        assert self._writer is not None
+        try:
+            await self._writer.sync_forever()
+        except OSError as exc:  # the disk failed: stop the job, and say why
+            self._sync_error = exc
+            self.stopped = f"the output cannot be synced to disk: {exc}"
+            if self._stream_scope is not None:
+                self._stream_scope.cancel()
 
     # --- streaming ---------------------------------------------------------------------------
 
     async def _stream(self) -> None:
+        with anyio.CancelScope() as self._stream_scope:
+            await self._stream_results()
+
+    async def _stream_results(self) -> None:
         # The runner does not close an async iterable it is given; closing it here keeps trio happy.
         async with (
             aclosing(self._inputs()) as inputs,
