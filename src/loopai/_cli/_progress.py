@@ -8,6 +8,7 @@ do log records while it is shown, so nothing garbles it.  Off a terminal
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from typing import TYPE_CHECKING, Protocol, TextIO
 
@@ -136,7 +137,9 @@ class TerminalBar:
         )
         self._started = False
         self._logging = contextlib.ExitStack()
-        self._logging.enter_context(logging_redirect_tqdm(tqdm_class=tqdm))
+        # Log records (LOOPAI_LOG=info shows retries) go above the bar, not through it.
+        loggers = [logging.root, logging.getLogger("loopai")]
+        self._logging.enter_context(logging_redirect_tqdm(loggers=loggers, tqdm_class=tqdm))
 
     def update(self, report: JobReport) -> None:
         """Move the bar to the report's counts."""
