@@ -267,14 +267,14 @@ async def test_a_job_whose_requests_keep_failing_stops_with_status_3(
 
 
 async def test_ctrl_c_exits_130_with_whole_lines_on_disk(
-    served: tuple[LocalServer, str, Task], tmp_path: Path
+    served: tuple[LocalServer, str, Task], tmp_path: Path, anyio_backend: str
 ) -> None:
     """SIGINT cancels what is in flight, flushes, prints the summary and exits 130; a rerun completes."""
     _, url, task = served
     source, output = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     source.write_bytes(jsonl(5_000))
     command = [*LOOPAI, "batch", "run", str(task.id), str(source), "-o", str(output), "--base-url", url]
-    command += ["--chunk-size", "100", "--items-per-second", "2000"]
+    command += ["--chunk-size", "100", "--items-per-second", "2000", "--backend", anyio_backend]
     process = await anyio.open_process(command)
     try:
         with anyio.fail_after(30):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -314,3 +315,27 @@ async def test_an_error_in_the_callers_code_is_raised_as_itself_with_whole_lines
     report = await run_file(loopai_client, spam_task.id, source, output, options=SMALL)
     assert report.complete
     assert sorted(r["line"] for r in read_output(output)) == list(range(1, 101))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes")
+async def test_a_named_pipe_is_read_once_and_checked_by_its_first_mib(
+    loopai_server: LocalServer, loopai_client: LoopaiClient, spam_task: Task, tmp_path: Path
+) -> None:
+    """A pipe (as from `<(zcat ...)`) is not counted ahead or seeked; a rerun with the same data resumes."""
+    fifo, output = tmp_path / "in.fifo", tmp_path / "out.jsonl"
+    os.mkfifo(fifo)
+    data = "".join(json.dumps({"text": text_of(n)}) + "\n" for n in range(1, 41)).encode()
+
+    async def run_with_writer() -> JobReport:
+        async with anyio.create_task_group() as group:
+            group.start_soon(anyio.to_thread.run_sync, fifo.write_bytes, data)
+            report = await run_file(loopai_client, spam_task.id, fifo, output, options=SMALL)
+        return report
+
+    report = await run_with_writer()
+    assert (report.total, report.succeeded, report.complete) == (40, 40, True)
+    assert json.loads(record_path(output).read_text())["input"]["size"] is None
+    loopai_server.reset_records()
+    report = await run_with_writer()
+    assert (report.earlier, report.complete) == (40, True)
+    assert items_sent(loopai_server) == 0

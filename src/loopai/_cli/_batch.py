@@ -186,6 +186,7 @@ async def _batch(args: argparse.Namespace) -> int:
         )
         return _status.JOB_STOPPED
     if not last:  # cancelled before the job started
+        print("loopai: interrupted before anything was sent", file=sys.stderr)
         return _status.INTERRUPTED
     report = last[0]
     if args.json:

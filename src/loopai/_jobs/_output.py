@@ -40,7 +40,6 @@ class OutputWriter:
         self._encoder = msgspec.json.Encoder()
         self._parts: list[bytes] = []
         self._dirty = anyio.Event()
-        self.lines_written = 0
 
     def add(self, line: OutputLine) -> None:
         """Queue a line for the next flush."""
@@ -56,12 +55,10 @@ class OutputWriter:
         if not self._parts:
             return
         data = memoryview(b"\n".join(self._parts) + b"\n")
-        count = len(self._parts)
         self._parts.clear()
         while data:
             written = os.write(self._fd, data)
             data = data[written:]
-        self.lines_written += count
         if self._fsync:
             self._dirty.set()
 

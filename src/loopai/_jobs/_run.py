@@ -207,7 +207,10 @@ class _FileJob:
     async def _open_input(self) -> tuple[InputReader, JobRecord]:
         try:
             fmt = input_format(self.input, self.format_given)
-            reader = await anyio.to_thread.run_sync(open_input, self.input, fmt, self.id_field)
+            # Abandoned on cancel: reading stdin's first MiB may wait for a writer that never comes.
+            reader = await anyio.to_thread.run_sync(
+                open_input, self.input, fmt, self.id_field, abandon_on_cancel=True
+            )
         except InputProblemError as exc:
             raise InputFileException(str(exc)) from None
         try:

@@ -43,9 +43,16 @@ def input_format(path: str, given: str | None) -> str:
 class _Prefixed(io.RawIOBase):
     """A stream that first replays ``head`` (already read, for the fingerprint), then the rest."""
 
-    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+    def __init__(self, head: bytes, rest: BinaryIO, *, owns_rest: bool) -> None:
+        super().__init__()
         self._head = memoryview(head)
         self._rest = rest
+        self._owns_rest = owns_rest
+
+    def close(self) -> None:
+        if self._owns_rest and not self.closed:
+            self._rest.close()
+        super().close()
 
     def readable(self) -> bool:
         return True
@@ -88,18 +95,18 @@ def _sample(file: BinaryIO, size: int) -> tuple[bytes, bytes]:
     return head, tail
 
 
-def _stream_input(name: str, stream: BinaryIO, fmt: str, id_field: str | None) -> InputReader:
+def _stream_input(name: str, stream: BinaryIO, fmt: str, id_field: str | None, *, owned: bool) -> InputReader:
     """A pipe (stdin, ``<(command)``): fingerprinted by its first MiB, read after it; not countable."""
     head = _read_head(stream)
     fingerprint = Fingerprint(path=name, size=None, mtime_ns=None, head_sha256=digest(head), tail_sha256=None)
-    binary = io.BufferedReader(_Prefixed(head, stream), buffer_size=1 << 16)
+    binary = io.BufferedReader(_Prefixed(head, stream, owns_rest=owned), buffer_size=1 << 16)
     return InputReader(binary, fmt, id_field, fingerprint, regular=False)
 
 
 def open_input(path: str, fmt: str, id_field: str | None) -> InputReader:
     """Open the input and fingerprint it; raises `InputProblemError` naming the problem."""
     if path == "-":
-        return _stream_input("-", sys.stdin.buffer, fmt, id_field)
+        return _stream_input("-", sys.stdin.buffer, fmt, id_field, owned=False)
     try:
         file = Path(path).open("rb")  # noqa: SIM115 - the reader owns it
     except OSError as exc:
@@ -107,7 +114,7 @@ def open_input(path: str, fmt: str, id_field: str | None) -> InputReader:
     try:
         stat = os.fstat(file.fileno())
         if not stat_mode.S_ISREG(stat.st_mode):
-            return _stream_input(path, file, fmt, id_field)
+            return _stream_input(path, file, fmt, id_field, owned=True)
         head, tail = _sample(file, stat.st_size)
     except OSError as exc:
         file.close()
@@ -145,10 +152,10 @@ class InputReader:
         self.format = fmt
         self.id_field = id_field
         self.fingerprint = fingerprint
-        self.lines_read = 0
         self.content_lines = 0
         self._done = LineSet()
         self._records: Iterator[tuple[int, Parsed]] | None = None
+        self._text: io.TextIOWrapper | None = None
 
     def prepare(self) -> None:
         """Check what can be checked before the job starts (a CSV input's header).
@@ -165,7 +172,9 @@ class InputReader:
         self._records = self._csv() if self.format == "csv" else self._jsonl()
 
     def close(self) -> None:
-        """Close the input (stdin included: the job has read what it needs)."""
+        """Close the input (a CSV input's text layer with it)."""
+        if self._text is not None:
+            self._text.close()
         self.stream.close()
 
     def next_batch(self) -> list[tuple[int, Parsed]]:
@@ -186,7 +195,6 @@ class InputReader:
         line = 0
         for raw in self.stream:
             line += 1
-            self.lines_read = line
             if line in done:
                 self.content_lines += 1
                 continue
@@ -198,9 +206,8 @@ class InputReader:
     # --- CSV -----------------------------------------------------------------------------------
 
     def _physical_lines(self) -> Iterator[str]:
-        text = io.TextIOWrapper(self.stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
-        self._text = text
-        yield from text
+        self._text = io.TextIOWrapper(self.stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
+        yield from self._text
 
     def _read_header(self) -> list[str]:
         self._reader = csv.reader(self._physical_lines())
@@ -224,12 +231,10 @@ class InputReader:
             except StopIteration:
                 return
             except csv.Error as exc:
-                self.lines_read = reader.line_num
                 self.content_lines += 1
                 if line not in done:
                     yield line, BadLine(line, str(line), f"line {line}: bad CSV row: {exc}")
                 continue
-            self.lines_read = reader.line_num
             if line in done:
                 self.content_lines += 1
                 continue
