@@ -327,10 +327,11 @@ async def test_a_named_pipe_is_read_once_and_checked_by_its_first_mib(
     data = "".join(json.dumps({"text": text_of(n)}) + "\n" for n in range(1, 41)).encode()
 
     async def run_with_writer() -> JobReport:
+        reports: list[JobReport] = []
         async with anyio.create_task_group() as group:
             group.start_soon(anyio.to_thread.run_sync, fifo.write_bytes, data)
-            report = await run_file(loopai_client, spam_task.id, fifo, output, options=SMALL)
-        return report
+            reports.append(await run_file(loopai_client, spam_task.id, fifo, output, options=SMALL))
+        return reports[0]
 
     report = await run_with_writer()
     assert (report.total, report.succeeded, report.complete) == (40, 40, True)
