@@ -48,7 +48,8 @@ if TYPE_CHECKING:
     from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
     from typing_extensions import Self
 
-    from ._client import LoopaiClient, NotGiven
+    from ._client import LoopaiClient
+    from ._not_given import NotGiven
     from ._transport import HttpTransport, TimeoutTypes
 
 __all__ = ["BatchRunner", "BatchStream", "ItemLike", "JobSettings"]
@@ -203,9 +204,7 @@ class BatchStream:
         stack = AsyncExitStack()
         await stack.__aenter__()
         try:
-            self._transport = await stack.enter_async_context(
-                self._job.runner.client._transport.pool_of(self._job.runner.options.concurrency)
-            )
+            self._transport = None  # the client's shared pool (the per-job pool is gone)
             send, receive = anyio.create_memory_object_stream[list[BatchExecuteResult]](
                 self._job.runner.options.concurrency
             )
@@ -339,7 +338,6 @@ class BatchStream:
             if self._stopped_by is not None:
                 return self._not_run(chunk)
             await self._pacer.wait(len(chunk.ids))
-            assert self._transport is not None
             try:
                 response = await job.runner.client._post_batch(
                     self._transport, body, timeout=job.runner.timeout, headers=job.runner.headers
