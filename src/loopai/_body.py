@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterator
+from typing import Any
 
 __all__ = ["BodyTooLarge", "BoundedBody", "UnsupportedEncoding"]
 
@@ -28,27 +29,27 @@ class _Layer:
 
     def __init__(self, encoding: str) -> None:
         self.encoding = encoding
-        self.zlib_wrapped = True
-        self._start(zlib.MAX_WBITS | 16 if encoding in ("gzip", "x-gzip") else zlib.MAX_WBITS)
-        self._seen_data = False
-
-    def _start(self, wbits: int) -> None:
-        self._decompressor = zlib.decompressobj(wbits)
+        self._decompressor: Any = None
+        self._head = b""  # deflate's first bytes, until they show whether a zlib wrapper is there
+        if encoding in ("gzip", "x-gzip"):
+            self._decompressor = zlib.decompressobj(zlib.MAX_WBITS | 16)
 
     def decode(self, data: bytes) -> Iterator[bytes]:
         """Decompress ``data`` in steps of at most `_STEP` bytes of output, one step at a time."""
+        if self._decompressor is None:
+            self._head += data
+            if len(self._head) < 2:
+                return
+            data, self._head = self._head, b""
+            # Some servers send raw deflate under this name; a zlib wrapper has a checksummed header.
+            wrapped = data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
+            self._decompressor = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
         pending = data
         while pending:
             try:
                 piece = self._decompressor.decompress(pending, _STEP)
             except zlib.error as exc:
-                if self.encoding == "deflate" and not self._seen_data and self.zlib_wrapped:
-                    # Some servers send raw deflate under this name: start again without the wrapper.
-                    self.zlib_wrapped = False
-                    self._start(-zlib.MAX_WBITS)
-                    continue
                 raise UnsupportedEncoding(f"{self.encoding} data is corrupt: {exc}") from None
-            self._seen_data = True
             if piece:
                 yield piece
             pending = self._decompressor.unconsumed_tail
@@ -57,8 +58,12 @@ class _Layer:
 
     def flush(self) -> bytes:
         """What the decompressor still holds."""
+        if self._decompressor is None:
+            if self._head:
+                raise UnsupportedEncoding(f"{self.encoding} data is cut short")
+            return b""
         try:
-            return self._decompressor.flush()
+            return bytes(self._decompressor.flush())
         except zlib.error as exc:
             raise UnsupportedEncoding(f"{self.encoding} data is corrupt: {exc}") from None
 

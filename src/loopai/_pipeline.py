@@ -186,7 +186,6 @@ class RequestPipeline:
                 try:
                     if attempt.num == 1:
                         raise first_failure  # replayed, so that stamina decides and waits from it
-                    await self.gate.acquire(key, call.items)
                     return await self._attempt(call, model, url, key, is_open, attempt=attempt.num)
                 except LoopaiException as exc:
                     exc.attempts = attempt.num
@@ -230,8 +229,8 @@ class RequestPipeline:
         if status >= 300 and status not in call.accept:
             error = map_error(status, raw.headers, raw.content, method=call.method, url=url)
             wait = error.retry_after if isinstance(error, RateLimitException) else retry_after(raw.headers)
-            self.gate.observe(key, status, raw.headers, wait)
+            self.gate.finish(key, status=status, headers=raw.headers, retry_after=wait)
             raise error
-        self.gate.observe(key, status, raw.headers, None)
+        self.gate.finish(key, status=status, headers=raw.headers)
         value = decode_model(model, raw.content, method=call.method, url=url, status=status)
         return Answer(raw, value)

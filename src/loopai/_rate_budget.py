@@ -53,7 +53,8 @@ class Reservation:
 
 @dataclass(slots=True)
 class _Route:
-    remaining: int | None = None  # permits left in this window; None: no limit known
+    in_flight: int = 0  # sent and not yet answered
+    remaining: int | None = None  # sends still allowed in this window; None: no limit known
     capacity: int | None = None  # the most requests seen allowed in one window
     resets_at: float | None = None
     blocked_until: float = -math.inf
@@ -101,16 +102,18 @@ class RateBudget:
         """Ask to send ``items`` items to ``key`` at ``now``.
 
         Granted: the permit is taken; send after ``wait`` (the client's own
-        pace).  Not granted: the server's limit holds sends back; ask again
-        after ``wait``.
+        pace), and report the outcome with `finish`.  Not granted: the
+        server's limit holds sends back; ask again after ``wait``.
         """
         route = self._routes.get(key)
-        if route is not None:
-            wait = self._route_wait(route, now)
-            if wait > 0:
-                return Reservation(granted=False, wait=wait)
-            if route.remaining is not None:
-                route.remaining -= 1
+        if route is None:
+            route = self._routes[key] = _Route()
+        wait = self._route_wait(route, now)
+        if wait > 0:
+            return Reservation(granted=False, wait=wait)
+        route.in_flight += 1
+        if route.remaining is not None:
+            route.remaining -= 1
         if not (self._request_interval or self._item_interval):
             return Reservation(granted=True, wait=0.0)
         start = max(now, self._paced_until)
@@ -122,47 +125,57 @@ class RateBudget:
             return route.blocked_until - now
         if route.resets_at is not None and now >= route.resets_at:
             route.resets_at = None
-            route.remaining = route.capacity
+            # Requests still in flight may land in the new window.
+            route.remaining = None if route.capacity is None else route.capacity - route.in_flight
         if route.remaining is not None and route.remaining <= 0:
             # Nothing left and no reset heard of: wait a moment for an answer to tell.
             return route.resets_at - now if route.resets_at is not None else 0.05
         return 0.0
 
-    def observe(
+    def finish(
         self,
         key: RouteKey,
-        status: int,
-        headers: Mapping[str, str],
         now: float,
         wall_now: float,
+        *,
+        status: int | None = None,
+        headers: Mapping[str, str] | None = None,
         retry_after: float | None = None,
     ) -> None:
-        """Learn from an answer: its rate-limit headers, and a 429's wait."""
+        """Report a granted send's outcome: its answer's status and headers, or None if none came."""
+        route = self._routes.get(key)
+        if route is None:
+            return
+        route.in_flight = max(0, route.in_flight - 1)
+        if status is None or headers is None:
+            return
         remaining = _whole(headers.get("x-rate-limit-remaining"))
         resets_at = _reset_time(headers.get("x-rate-limit-reset"), now, wall_now)
-        if status != 429 and remaining is None:
-            return
-        route = self._routes.setdefault(key, _Route())
         if status == 429:
             wait = retry_after if retry_after is not None else 1.0
             route.blocked_until = max(route.blocked_until, now + wait)
             route.remaining = 0
             route.resets_at = max(resets_at or route.blocked_until, route.blocked_until)
             return
-        assert remaining is not None
+        if remaining is None:
+            return
         route.capacity = max(route.capacity or 0, remaining + 1)
+        # Sends still in flight may have been counted after this one: assume they were.
+        allowed = remaining - route.in_flight
         new_window = resets_at is not None and (route.resets_at is None or resets_at > route.resets_at + 0.5)
         if new_window or route.remaining is None:
-            route.remaining = remaining
+            route.remaining = allowed
         else:
-            route.remaining = min(route.remaining, remaining)
+            route.remaining = min(route.remaining, allowed)
         if resets_at is not None:
             route.resets_at = resets_at
 
     def state(self, key: RouteKey, now: float) -> RateLimitState | None:
         """What is known of ``key``'s limit, or None if nothing."""
         route = self._routes.get(key)
-        if route is None:
+        if route is None or (
+            route.remaining is None and route.resets_at is None and route.blocked_until < now
+        ):
             return None
         return RateLimitState(
             remaining=route.remaining,
@@ -186,8 +199,15 @@ class RateGate:
             if reservation.granted:
                 return
 
-    def observe(
-        self, key: RouteKey, status: int, headers: Mapping[str, str], retry_after: float | None
+    def finish(
+        self,
+        key: RouteKey,
+        *,
+        status: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        retry_after: float | None = None,
     ) -> None:
-        """Learn from an answer."""
-        self.budget.observe(key, status, headers, anyio.current_time(), time.time(), retry_after)
+        """Report a granted send's outcome (see `RateBudget.finish`)."""
+        self.budget.finish(
+            key, anyio.current_time(), time.time(), status=status, headers=headers, retry_after=retry_after
+        )

@@ -68,6 +68,15 @@ class RecordedRequest:
     in_flight: int
 
 
+@dataclass(frozen=True)
+class RecordedRefusal:
+    """One request the rate limiter refused."""
+
+    method: str
+    path: str
+    time: float
+
+
 @dataclass
 class _Waiters:
     event: anyio.Event | None = None
@@ -119,6 +128,8 @@ class LocalServer:
         self.requests: list[RecordedRequest] = []
         self.in_flight = 0
         self.peak_in_flight = 0
+        #: Requests the rate limiter refused (429, or 500 with the broken limiter), in order of arrival.
+        self.rate_limited: list[RecordedRefusal] = []
         self.executions = 0
         self.version = version
         self.environment = environment
@@ -170,6 +181,7 @@ class LocalServer:
     def reset_records(self) -> None:
         """Forget recorded requests and the peak concurrency."""
         self.requests.clear()
+        self.rate_limited.clear()
         self.peak_in_flight = self.in_flight
 
     # --- ASGI ---------------------------------------------------------------------------
@@ -201,10 +213,12 @@ class LocalServer:
             await _respond(send, 413, b"", [])
             return
         if self.rate_limiter is not None:
-            blocked = self.rate_limiter.check(client, method, path)
-            if blocked is not None:
-                await self._rate_limited(send, blocked)
+            allowed, limit_headers = self.rate_limiter.admit(client, method, path)
+            if not allowed:
+                self.rate_limited.append(RecordedRefusal(method, path, time.time()))
+                await self._rate_limited(send, limit_headers)
                 return
+            send = _with_headers(send, limit_headers)
         fault = self.faults.pick(method, path)
         if fault is not None and fault.delay and await _client_left_during(anyio.sleep(fault.delay), receive):
             return
@@ -391,6 +405,17 @@ def _api_scope(scope: _Scope) -> _Scope:
     # ASP.NET Core routes are case-insensitive; ids are GUIDs, so lower-casing is safe.
     path = scope["path"].lower()
     return {**scope, "path": path, "raw_path": path.encode()}
+
+
+def _with_headers(send: _Send, headers: dict[str, str]) -> _Send:
+    extra = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+
+    async def wrapped(message: _Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *extra]}
+        await send(message)
+
+    return wrapped
 
 
 def _with_version_header(send: _Send) -> _Send:
