@@ -181,10 +181,25 @@ class LocalServer:
             return
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        answered = False
+
+        def done() -> None:
+            nonlocal answered
+            if not answered:
+                answered = True
+                self.in_flight -= 1
+
+        async def send_counted(message: _Message) -> None:
+            # A request stops counting once its last byte is handed over, not when the
+            # handler's tail ends: by then the client may rightly have sent the next one.
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                done()
+            await send(message)
+
         try:
-            await self._handle(scope, receive, send)
+            await self._handle(scope, receive, send_counted)
         finally:
-            self.in_flight -= 1
+            done()
 
     async def _handle(self, scope: _Scope, receive: _Receive, send: _Send) -> None:
         body, too_large = await _read_body(receive)
