@@ -26,12 +26,10 @@ from loopai import (
     RetryPolicy,
     Task,
 )
-from loopai._batch_runner import _match
 
 if sys.version_info < (3, 11):
     from exceptiongroup import BaseExceptionGroup
-from loopai._pacing import Pacer
-from loopai.models import BatchExecuteResult
+from loopai._batch._pacing import Pacer
 from loopai.testing import Fault, LocalServer
 
 BATCH_ROUTE = "/api/v1/batch/execute"
@@ -68,7 +66,7 @@ def program_faults(server: LocalServer, faults: list[Fault]) -> None:
 
 def runner_tasks() -> list[str]:
     """Names of the batch runner's tasks still alive."""
-    return [t.name for t in anyio.get_running_tasks() if t.name and "_batch_runner" in t.name]
+    return [t.name for t in anyio.get_running_tasks() if t.name and "loopai._batch" in t.name]
 
 
 def client_sockets_to(url: str) -> int:
@@ -397,15 +395,6 @@ async def test_pacer_reserves_slots_at_the_configured_rate(monkeypatch: pytest.M
         await pacer.wait(5)
     assert waits == pytest.approx([0.1, 0.2])
     assert not Pacer(None, None).active
-
-
-def test_results_are_matched_by_id_when_the_server_reorders_or_drops() -> None:
-    """Mismatched server results are matched by id; a missing one becomes a failure."""
-    results = [BatchExecuteResult(id="b", success=True), BatchExecuteResult(id="x", success=True)]
-    matched = _match(["a", "b"], results)
-    assert [r.id for r in matched] == ["a", "b"]
-    assert not matched[0].success and "no result" in (matched[0].error_message or "")
-    assert matched[1] is results[0]
 
 
 def test_batch_options_are_checked() -> None:

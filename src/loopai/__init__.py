@@ -1,7 +1,6 @@
 """loopai: the async Python client of the Loopai Cloud API, for asyncio and trio."""
 
-from ._batch_options import BatchOptions, BatchProgress
-from ._batch_runner import BatchStream
+from ._batch import BatchOptions, BatchProgress, BatchStream
 from ._client import NOT_GIVEN, LoopaiClient, NotGiven
 from ._retry import RetryPolicy
 from ._version import __version__

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -12,8 +13,17 @@ from urllib.parse import quote
 from uuid import UUID
 
 from . import _arguments as check
-from ._batch_options import BatchOptions, BatchProgress
-from ._batch_runner import BatchRunner, BatchStream, ItemLike, JobSettings
+from ._batch import (
+    BatchOptions,
+    BatchProgress,
+    BatchStream,
+    IdPolicy,
+    ItemLike,
+    JobSettings,
+    SendChunk,
+    run_batch,
+    stream_batch,
+)
 from ._codec import decode_model, encode
 from ._error_mapping import map_error
 from ._exceptions import (
@@ -467,10 +477,18 @@ class LoopaiClient:
             options: Client-side chunking and pacing; default the client's.
             progress: Called after each chunk with a `BatchProgress`.
             timeout: Timeout of each chunk request.
+
+        Raises:
+            InvalidArgumentException: an input is not a dict, or an argument is
+                out of range; nothing has been sent.
+            BatchException: the job failed other than by its requests (for
+                example, ``progress`` raised).
         """
-        runner = BatchRunner(self, options or self.batch_options, timeout=timeout, headers=headers)
-        settings = JobSettings.checked(task_id, max_concurrency=max_concurrency, progress=progress)
-        return await runner.run(settings, inputs, generate_ids=True)
+        settings = JobSettings.checked(
+            task_id, options=options or self.batch_options, max_concurrency=max_concurrency, progress=progress
+        )
+        send_chunk = self._chunk_sender(timeout, headers)
+        return await run_batch(settings, inputs, send_chunk, policy=IdPolicy.POSITIONS)
 
     async def batch_execute_advanced(
         self,
@@ -495,7 +513,9 @@ class LoopaiClient:
         first failed item; items that never ran are reported failed.
 
         Raises:
-            InvalidArgumentException: duplicate item ids, or bad options.
+            InvalidArgumentException: duplicate item ids, or bad options;
+                nothing has been sent.
+            BatchException: the job failed other than by its requests.
         """
         if request is not None:
             if task_id is not None or items is not None:
@@ -510,16 +530,17 @@ class LoopaiClient:
             timeout_ms, version = request.timeout_ms, request.version
         if task_id is None or items is None:
             raise InvalidArgumentException("task_id/items", "both are required")
-        runner = BatchRunner(self, options or self.batch_options, timeout=timeout, headers=headers)
         settings = JobSettings.checked(
             task_id,
+            options=options or self.batch_options,
             max_concurrency=max_concurrency,
             stop_on_first_error=stop_on_first_error,
             timeout_ms=timeout_ms,
             version=version,
             progress=progress,
         )
-        return await runner.run(settings, items, generate_ids=False)
+        send_chunk = self._chunk_sender(timeout, headers)
+        return await run_batch(settings, items, send_chunk, policy=IdPolicy.CALLER)
 
     def stream_batch(
         self,
@@ -539,7 +560,8 @@ class LoopaiClient:
         """Stream results of a batch of any size, in flat memory.
 
         Inputs are read lazily from an iterable or async iterable of input
-        dicts (ids are their positions) or `BatchExecuteItem` (ids kept).
+        dicts (ids are their positions) or of `BatchExecuteItem` (ids kept,
+        and a repeated id ends the job); the first item decides which.
         Use it as::
 
             async with client.stream_batch(task_id, inputs) as results:
@@ -547,31 +569,44 @@ class LoopaiClient:
                     ...
 
         Results come in completion order, or in input order with
-        ``ordered=True``.  Leaving the block early cancels the rest.
+        ``ordered=True``.  Leaving the block early cancels the rest; an
+        exception raised in the block propagates unchanged.
+
+        Raises:
+            InvalidArgumentException: an argument is out of range (at once);
+                nothing has been sent.
+            BatchException: on leaving the block, if the job failed other
+                than by its requests (a malformed or repeated item, say).
         """
-        runner = BatchRunner(self, options or self.batch_options, timeout=timeout, headers=headers)
         settings = JobSettings.checked(
             task_id,
+            options=options or self.batch_options,
             max_concurrency=max_concurrency,
             stop_on_first_error=stop_on_first_error,
             timeout_ms=timeout_ms,
             version=version,
             progress=progress,
         )
-        return runner.stream(settings, inputs, ordered=ordered)
+        send_chunk = self._chunk_sender(timeout, headers)
+        return stream_batch(settings, inputs, send_chunk, ordered=ordered)
 
-    async def _post_batch(
+    def _chunk_sender(self, timeout: TimeoutTypes | NotGiven, headers: Mapping[str, str] | None) -> SendChunk:
+        """How a batch job sends its chunks, with the call's timeout (checked here) and headers."""
+        self._check_open()
+        call_timeout = timeout if isinstance(timeout, NotGiven) else as_timeout(timeout)
+        return functools.partial(self._send_chunk, timeout=call_timeout, headers=headers)
+
+    async def _send_chunk(
         self,
-        transport: HttpTransport,
-        content: bytes,
+        body: bytes,
+        item_count: int,
         *,
         timeout: TimeoutTypes | NotGiven,
         headers: Mapping[str, str] | None,
     ) -> BatchExecuteResponse:
+        """Send one encoded chunk of a batch job, with the client's retries (see `SendChunk`)."""
         path = f"{API_PREFIX}/batch/execute"
-        raw = await self._send(
-            "POST", path, content=content, timeout=timeout, headers=headers, transport=transport
-        )
+        raw = await self._send("POST", path, content=body, timeout=timeout, headers=headers)
         return decode_model(
             BatchExecuteResponse,
             raw.content,
