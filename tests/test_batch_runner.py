@@ -428,3 +428,82 @@ async def test_unknown_task_batch_fails_every_item_without_raising(
     """Batch items never raise: an unknown task gives failed items."""
     response = await batch_client.batch_execute(uuid.uuid4(), inputs(5), options=BatchOptions(chunk_size=2))
     assert response.failure_count == 5
+
+
+class CallerError(Exception):
+    """An error of the caller's own code."""
+
+
+class CallerBaseError(BaseException):
+    """A BaseException of the caller's own code (not KeyboardInterrupt, which pytest would act on)."""
+
+
+@pytest.mark.parametrize("error", [KeyError("missing"), CallerError("mine"), CallerBaseError("base")])
+async def test_errors_raised_in_the_block_propagate_unchanged(
+    batch_client: LoopaiClient, spam_task: Task, error: BaseException
+) -> None:
+    """The caller's own exception leaves `async with stream_batch(...)` as it was raised, and the job ends."""
+    options = BatchOptions(chunk_size=5, concurrency=2)
+    with anyio.fail_after(10), pytest.raises(type(error)) as caught:
+        async with batch_client.stream_batch(spam_task.id, inputs(1000), options=options) as stream:
+            async for _ in stream:
+                raise error
+    assert caught.value is error
+    assert runner_tasks() == []
+
+
+async def test_an_error_raised_before_iterating_propagates_unchanged(
+    batch_client: LoopaiClient, spam_task: Task
+) -> None:
+    """A KeyError raised in the block before any result is read is not wrapped either."""
+    with anyio.fail_after(10), pytest.raises(KeyError):
+        async with batch_client.stream_batch(spam_task.id, inputs(50)):
+            raise KeyError("early")
+    assert runner_tasks() == []
+
+
+async def test_a_stream_of_input_dicts_refuses_a_batch_item_later(
+    batch_client: LoopaiClient, spam_task: Task
+) -> None:
+    """The first item decides the id rule: input dicts, then a BatchExecuteItem, end the job."""
+    items: list[Any] = [{"text": "x"}, BatchExecuteItem(id="0", input={"text": "y"})]
+    with pytest.raises(BatchException, match=r"items\[1\].*input dict"):
+        async with batch_client.stream_batch(spam_task.id, items) as stream:
+            async for _ in stream:
+                pass
+
+
+async def test_an_item_too_large_for_the_server_fails_alone_unsent(
+    loopai_server: LocalServer, batch_client: LoopaiClient, spam_task: Task
+) -> None:
+    """An item over the server's body limit fails with the reason; the items around it succeed."""
+    loopai_server.reset_records()
+    items = [{"text": "a"}, {"text": "x" * 30_000_000}, {"text": "b"}]
+    response = await batch_client.batch_execute(spam_task.id, items)
+    assert [r.success for r in response.results] == [True, False, True]
+    assert "exceeds the server's 30,000,000-byte body limit" in (response.results[1].error_message or "")
+    assert max(len(r.body) for r in loopai_server.requests_to(BATCH_ROUTE)) < 10_000
+
+
+@pytest.mark.parametrize("seconds", [-1, 0, "5"])
+async def test_a_bad_per_call_timeout_is_refused_before_sending(
+    loopai_server: LocalServer, batch_client: LoopaiClient, spam_task: Task, seconds: Any
+) -> None:
+    """batch_execute(..., timeout=-1) raises InvalidArgumentException and sends nothing."""
+    loopai_server.reset_records()
+    with pytest.raises(InvalidArgumentException, match="timeout"):
+        await batch_client.batch_execute(spam_task.id, inputs(30), timeout=seconds)
+    with pytest.raises(InvalidArgumentException, match="timeout"):
+        batch_client.stream_batch(spam_task.id, inputs(30), timeout=seconds)
+    assert loopai_server.requests_to(BATCH_ROUTE) == []
+
+
+@pytest.mark.parametrize("bad", [{"text": "x"}, "text", 42])
+async def test_inputs_that_are_not_a_collection_of_items_are_refused(
+    batch_client: LoopaiClient, spam_task: Task, bad: Any
+) -> None:
+    """A single dict, a string or a number as inputs is refused up front, naming `inputs`."""
+    with pytest.raises(InvalidArgumentException, match="inputs"):
+        await batch_client.batch_execute(spam_task.id, bad)
+    with pytest.raises(InvalidArgumentException, match="inputs"):
+        batch_client.stream_batch(spam_task.id, bad)
