@@ -15,6 +15,7 @@ import anyio
 from ._app import build_api
 from ._faults import Fault, FaultPlan
 from ._programs import Program
+from ._quirks import ServerQuirks
 from ._rate_limiter import RateLimiter, RateLimitRule
 from ._store import Store
 from ._wire import format_ticks, now_ticks, render
@@ -26,32 +27,6 @@ _Scope = dict[str, Any]
 _Message = dict[str, Any]
 _Receive = Callable[[], Any]
 _Send = Callable[[_Message], Any]
-
-
-@dataclass(frozen=True)
-class ServerQuirks:
-    """Behaviours of the deployed server that clients must survive.
-
-    Args:
-        single_precision: ``accuracy_target``, ``sampling_rate`` and scores
-            read back in single precision (0.95 comes back 0.949999988079071).
-        pretty_json: Development formatting: indented, non-ASCII and
-            ``<>&'+`` written as ``\\u`` escapes.
-        timeout_as_error: A timed-out run reports ``status`` "error" (as
-            deployed) instead of "timeout".
-        broken_rate_limiter: A rate-limited request gets 500 INTERNAL_ERROR
-            without ``Retry-After`` instead of 429 (as deployed).
-    """
-
-    single_precision: bool = True
-    pretty_json: bool = True
-    timeout_as_error: bool = True
-    broken_rate_limiter: bool = False
-
-    @classmethod
-    def none(cls) -> ServerQuirks:
-        """A server without quirks: compact JSON, exact numbers, ``"timeout"`` status."""
-        return cls(single_precision=False, pretty_json=False, timeout_as_error=False)
 
 
 @dataclass(frozen=True)
