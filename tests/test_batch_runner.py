@@ -507,3 +507,21 @@ async def test_inputs_that_are_not_a_collection_of_items_are_refused(
         await batch_client.batch_execute(spam_task.id, bad)
     with pytest.raises(InvalidArgumentException, match="inputs"):
         batch_client.stream_batch(spam_task.id, bad)
+
+
+@pytest.mark.parametrize("kind", ["malformed", "truncated"])
+async def test_an_undecodable_chunk_answer_fails_only_that_chunk(
+    loopai_server: LocalServer, batch_client: LoopaiClient, spam_task: Task, kind: str
+) -> None:
+    """A chunk whose answers stay broken after the retries fails its own items; the job completes."""
+    loopai_server.faults.add(Fault(kind, route=BATCH_ROUTE, times=3))
+    options = BatchOptions(chunk_size=5, concurrency=1)
+    async with batch_client.stream_batch(spam_task.id, inputs(20), ordered=True, options=options) as stream:
+        results = [result async for result in stream]
+    assert [r.id for r in results] == [str(n) for n in range(20)]
+    failed_chunks = {int(r.id) // 5 for r in results if not r.success}
+    assert failed_chunks
+    for result in results:
+        assert result.success is (int(result.id) // 5 not in failed_chunks)
+        if not result.success:
+            assert (result.error_message or "").startswith("the chunk request failed: ")
