@@ -485,17 +485,31 @@ async def test_an_item_too_large_for_the_server_fails_alone_unsent(
     assert max(len(r.body) for r in loopai_server.requests_to(BATCH_ROUTE)) < 10_000
 
 
-@pytest.mark.parametrize("seconds", [-1, 0, "5"])
-async def test_a_bad_per_call_timeout_is_refused_before_sending(
-    loopai_server: LocalServer, batch_client: LoopaiClient, spam_task: Task, seconds: Any
+@pytest.mark.parametrize(
+    ("argument", "value"),
+    [("timeout", -1), ("timeout", 0), ("timeout", float("nan")), ("timeout", "5"), ("max_retries", -1)],
+)
+async def test_a_bad_per_call_argument_is_refused_before_sending(
+    loopai_server: LocalServer, batch_client: LoopaiClient, spam_task: Task, argument: str, value: Any
 ) -> None:
     """batch_execute(..., timeout=-1) raises InvalidArgumentException and sends nothing."""
     loopai_server.reset_records()
-    with pytest.raises(InvalidArgumentException, match="timeout"):
-        await batch_client.batch_execute(spam_task.id, inputs(30), timeout=seconds)
-    with pytest.raises(InvalidArgumentException, match="timeout"):
-        batch_client.stream_batch(spam_task.id, inputs(30), timeout=seconds)
+    with pytest.raises(InvalidArgumentException, match=argument):
+        await batch_client.batch_execute(spam_task.id, inputs(30), **{argument: value})
+    with pytest.raises(InvalidArgumentException, match=argument):
+        batch_client.stream_batch(spam_task.id, inputs(30), **{argument: value})
     assert loopai_server.requests_to(BATCH_ROUTE) == []
+
+
+async def test_per_call_max_retries_applies_to_each_chunk(
+    loopai_server: LocalServer, batch_client: LoopaiClient, spam_task: Task
+) -> None:
+    """max_retries=0 on a batch call: a chunk that meets a 503 fails at once, the others succeed."""
+    loopai_server.faults.add(Fault("status", route=BATCH_ROUTE, status=503, times=1))
+    options = BatchOptions(chunk_size=5, concurrency=1)
+    response = await batch_client.batch_execute(spam_task.id, inputs(15), options=options, max_retries=0)
+    assert [r.success for r in response.results] == [False] * 5 + [True] * 10
+    assert len(loopai_server.requests_to(BATCH_ROUTE)) == 3
 
 
 @pytest.mark.parametrize("bad", [{"text": "x"}, "text", 42])
