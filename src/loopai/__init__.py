@@ -1,7 +1,6 @@
 """loopai: the async Python client of the Loopai Cloud API, for asyncio and trio."""
 
-from ._batch_options import BatchOptions, BatchProgress
-from ._batch_runner import BatchStream
+from ._batch import BatchOptions, BatchProgress, BatchStream
 from ._client import LoopaiClient
 from ._not_given import NOT_GIVEN, NotGiven
 from ._retry import RetryPolicy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import os
 from collections.abc import AsyncIterable, Iterable, Mapping
 from dataclasses import replace
@@ -11,8 +12,17 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from uuid import UUID
 
 from . import _arguments as check
-from ._batch_options import BatchOptions, BatchProgress
-from ._batch_runner import BatchRunner, BatchStream, ItemLike, JobSettings
+from ._batch import (
+    BatchOptions,
+    BatchProgress,
+    BatchStream,
+    IdPolicy,
+    ItemLike,
+    JobSettings,
+    SendChunk,
+    run_batch,
+    stream_batch,
+)
 from ._codec import encode
 from ._exceptions import (
     ClientClosedException,
@@ -559,6 +569,7 @@ class LoopaiClient:
         options: BatchOptions | None = None,
         progress: Callable[[BatchProgress], object] | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
         headers: Mapping[str, str] | None = None,
     ) -> BatchExecuteResponse:
         """Run the task on many inputs; results come back in input order.
@@ -571,11 +582,20 @@ class LoopaiClient:
             max_concurrency: The server's parallelism within one request (1-100).
             options: Client-side chunking and pacing; default the client's.
             progress: Called after each chunk with a `BatchProgress`.
-            timeout: Timeout of each chunk request.
+            timeout: The limit of each chunk request's attempts (default: the client's).
+            max_retries: Retries of each chunk request (default: the client's).
+
+        Raises:
+            InvalidArgumentException: an input is not a dict, or an argument is
+                out of range; nothing has been sent.
+            BatchException: the job failed other than by its requests (for
+                example, ``progress`` raised).
         """
-        runner = BatchRunner(self, options or self.batch_options, timeout=timeout, headers=headers)
-        settings = JobSettings.checked(task_id, max_concurrency=max_concurrency, progress=progress)
-        return await runner.run(settings, inputs, generate_ids=True)
+        settings = JobSettings.checked(
+            task_id, options=options or self.batch_options, max_concurrency=max_concurrency, progress=progress
+        )
+        send_chunk = self._chunk_sender(timeout, max_retries, headers)
+        return await run_batch(settings, inputs, send_chunk, policy=IdPolicy.POSITIONS)
 
     async def batch_execute_advanced(
         self,
@@ -590,6 +610,7 @@ class LoopaiClient:
         options: BatchOptions | None = None,
         progress: Callable[[BatchProgress], object] | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
         headers: Mapping[str, str] | None = None,
     ) -> BatchExecuteResponse:
         """Run a batch with caller-chosen item ids and options.
@@ -600,7 +621,9 @@ class LoopaiClient:
         first failed item; items that never ran are reported failed.
 
         Raises:
-            InvalidArgumentException: duplicate item ids, or bad options.
+            InvalidArgumentException: duplicate item ids, or bad options;
+                nothing has been sent.
+            BatchException: the job failed other than by its requests.
         """
         if request is not None:
             if task_id is not None or items is not None:
@@ -615,16 +638,17 @@ class LoopaiClient:
             timeout_ms, version = request.timeout_ms, request.version
         if task_id is None or items is None:
             raise InvalidArgumentException("task_id/items", "both are required")
-        runner = BatchRunner(self, options or self.batch_options, timeout=timeout, headers=headers)
         settings = JobSettings.checked(
             task_id,
+            options=options or self.batch_options,
             max_concurrency=max_concurrency,
             stop_on_first_error=stop_on_first_error,
             timeout_ms=timeout_ms,
             version=version,
             progress=progress,
         )
-        return await runner.run(settings, items, generate_ids=False)
+        send_chunk = self._chunk_sender(timeout, max_retries, headers)
+        return await run_batch(settings, items, send_chunk, policy=IdPolicy.CALLER)
 
     def stream_batch(
         self,
@@ -639,12 +663,14 @@ class LoopaiClient:
         options: BatchOptions | None = None,
         progress: Callable[[BatchProgress], object] | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
         headers: Mapping[str, str] | None = None,
     ) -> BatchStream:
         """Stream results of a batch of any size, in flat memory.
 
         Inputs are read lazily from an iterable or async iterable of input
-        dicts (ids are their positions) or `BatchExecuteItem` (ids kept).
+        dicts (ids are their positions) or of `BatchExecuteItem` (ids kept,
+        and a repeated id ends the job); the first item decides which.
         Use it as::
 
             async with client.stream_batch(task_id, inputs) as results:
@@ -652,31 +678,47 @@ class LoopaiClient:
                     ...
 
         Results come in completion order, or in input order with
-        ``ordered=True``.  Leaving the block early cancels the rest.
+        ``ordered=True``.  Leaving the block early cancels the rest; an
+        exception raised in the block propagates unchanged.
+
+        Raises:
+            InvalidArgumentException: an argument is out of range (at once);
+                nothing has been sent.
+            BatchException: on leaving the block, if the job failed other
+                than by its requests (a malformed or repeated item, say).
         """
-        runner = BatchRunner(self, options or self.batch_options, timeout=timeout, headers=headers)
         settings = JobSettings.checked(
             task_id,
+            options=options or self.batch_options,
             max_concurrency=max_concurrency,
             stop_on_first_error=stop_on_first_error,
             timeout_ms=timeout_ms,
             version=version,
             progress=progress,
         )
-        return runner.stream(settings, inputs, ordered=ordered)
+        send_chunk = self._chunk_sender(timeout, max_retries, headers)
+        return stream_batch(settings, inputs, send_chunk, ordered=ordered)
 
-    async def _post_batch(
+    def _chunk_sender(
         self,
-        transport: object,
-        content: bytes,
-        *,
         timeout: TimeoutTypes | NotGiven,
+        max_retries: int | NotGiven,
         headers: Mapping[str, str] | None,
-    ) -> BatchExecuteResponse:
+    ) -> SendChunk:
+        """How a batch job sends its chunks: one `Call`, checked here, before anything is sent."""
         call = self._resolve(
-            "POST", f"{API_PREFIX}/batch/execute", content=content, timeout=timeout, headers=headers
+            "POST",
+            f"{API_PREFIX}/batch/execute",
+            timeout=timeout,
+            max_retries=max_retries,
+            headers=headers,
         )
-        answer = await self._pipeline.call(call, BatchExecuteResponse, is_open=self._is_open)
+        return functools.partial(self._send_chunk, call=call)
+
+    async def _send_chunk(self, body: bytes, item_count: int, *, call: Call) -> BatchExecuteResponse:
+        """Send one encoded chunk of a batch job through the pipeline (see `SendChunk`)."""
+        chunk_call = replace(call, content=body, items=item_count)
+        answer = await self._pipeline.call(chunk_call, BatchExecuteResponse, is_open=self._is_open)
         return answer.value
 
     async def batch_validate(

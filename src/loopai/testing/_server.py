@@ -15,6 +15,7 @@ import anyio
 from ._app import build_api
 from ._faults import Fault, FaultPlan
 from ._programs import Program
+from ._quirks import ServerQuirks
 from ._rate_limiter import RateLimiter, RateLimitRule
 from ._store import Store
 from ._wire import format_ticks, now_ticks, render
@@ -26,32 +27,6 @@ _Scope = dict[str, Any]
 _Message = dict[str, Any]
 _Receive = Callable[[], Any]
 _Send = Callable[[_Message], Any]
-
-
-@dataclass(frozen=True)
-class ServerQuirks:
-    """Behaviours of the deployed server that clients must survive.
-
-    Args:
-        single_precision: ``accuracy_target``, ``sampling_rate`` and scores
-            read back in single precision (0.95 comes back 0.949999988079071).
-        pretty_json: Development formatting: indented, non-ASCII and
-            ``<>&'+`` written as ``\\u`` escapes.
-        timeout_as_error: A timed-out run reports ``status`` "error" (as
-            deployed) instead of "timeout".
-        broken_rate_limiter: A rate-limited request gets 500 INTERNAL_ERROR
-            without ``Retry-After`` instead of 429 (as deployed).
-    """
-
-    single_precision: bool = True
-    pretty_json: bool = True
-    timeout_as_error: bool = True
-    broken_rate_limiter: bool = False
-
-    @classmethod
-    def none(cls) -> ServerQuirks:
-        """A server without quirks: compact JSON, exact numbers, ``"timeout"`` status."""
-        return cls(single_precision=False, pretty_json=False, timeout_as_error=False)
 
 
 @dataclass(frozen=True)
@@ -193,10 +168,25 @@ class LocalServer:
             return
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        answered = False
+
+        def done() -> None:
+            nonlocal answered
+            if not answered:
+                answered = True
+                self.in_flight -= 1
+
+        async def send_counted(message: _Message) -> None:
+            # A request stops counting once its last byte is handed over, not when the
+            # handler's tail ends: by then the client may rightly have sent the next one.
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                done()
+            await send(message)
+
         try:
-            await self._handle(scope, receive, send)
+            await self._handle(scope, receive, send_counted)
         finally:
-            self.in_flight -= 1
+            done()
 
     async def _handle(self, scope: _Scope, receive: _Receive, send: _Send) -> None:
         body, too_large = await _read_body(receive)
