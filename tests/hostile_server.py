@@ -102,14 +102,20 @@ class Connection:
 
     def send(self, data: bytes) -> bool:
         """Write all of ``data``; False (and the connection closed) if the peer went away."""
-        if not self.open:
-            return False
-        try:
-            self.sock.sendall(data)
-        except OSError:
-            self.close()
-            return False
-        return True
+        view = memoryview(data)
+        while view:
+            if not self.open or self.stopping:
+                self.close()
+                return False
+            try:
+                sent = self.sock.send(view)
+            except TimeoutError:
+                continue  # the client is slow to read, not gone
+            except OSError:
+                self.close()
+                return False
+            view = view[sent:]
+        return self.open
 
     def drip(self, data: bytes, interval: float) -> bool:
         """Write ``data`` one byte every ``interval`` seconds, until done, the peer leaves, or shutdown."""

@@ -684,7 +684,7 @@ async def test_redirect_is_not_followed_and_names_the_location(status: int, body
 
 COMPARED = (
     "message", "status_code", "code", "trace_id", "body", "method", "url", "attempts",
-    "argument", "errors", "retry_after", "location", "execution_id",
+    "argument", "errors", "retry_after", "location", "execution_id", "limit", "retryable",
 )  # fmt: skip
 
 
@@ -703,6 +703,8 @@ def _example(cls: type[LoopaiException]) -> LoopaiException:
     name = cls.__name__
     if name == "RedirectException":
         common.update(status_code=302, location="http://elsewhere.example/api/v1/health")
+    elif name == "ResponseTooLargeException":
+        common.update(status_code=200, limit=MIB)
     elif name in ("RateLimitException", "ServerException"):
         common["retry_after"] = 2.5
     if name in ("ExecutionException", "ServerException"):
@@ -785,18 +787,31 @@ def test_loopai_log_debug_shows_retries_on_stderr(anyio_backend: str) -> None:
     assert "GET" in line
     assert server.url + HEALTH in line
     assert re.search("attempt", line, re.IGNORECASE)
-    assert re.search("wait", line, re.IGNORECASE)
+    assert re.search(r"wait|\bin [0-9.]+ ?s\b", line, re.IGNORECASE), line
     assert "SECRETLOGKEY" not in result.stderr
 
 
 async def test_retry_records_come_from_the_loopai_logger(caplog: pytest.LogCaptureFixture) -> None:
-    """Retry events are records of the `loopai` logger (none from stamina), without the key."""
+    """Retry events are records of the `loopai` logger naming method and URL, without the key."""
     caplog.set_level(logging.DEBUG)
     with anyio.fail_after(10), HostileServer(sequence(respond(503, None, BUSY), respond(200))) as server:
         async with LoopaiClient(server.url, api_key="sk-SECRETLOGKEY") as client:
             await client.get_health()
-    retries = [r for r in caplog.records if re.search("retr", r.getMessage(), re.IGNORECASE)]
-    assert retries
-    assert all(r.name == "loopai" or r.name.startswith("loopai.") for r in retries), [r.name for r in retries]
-    assert not [r for r in caplog.records if r.name.startswith("stamina")]
+    retries = [
+        r for r in caplog.records if r.name.split(".")[0] == "loopai" and "retr" in r.getMessage().lower()
+    ]
+    assert retries, [(r.name, r.getMessage()) for r in caplog.records]
+    assert "GET" in retries[0].getMessage()
+    assert server.url + HEALTH in retries[0].getMessage()
     assert not [r for r in caplog.records if "SECRETLOGKEY" in r.getMessage()]
+
+
+async def test_configured_logging_shows_no_bare_stamina_retry_warnings(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An app that configured logging sees loopai's retry record, not a bare `stamina.retry_scheduled` too."""
+    caplog.set_level(logging.WARNING)
+    with anyio.fail_after(10), HostileServer(sequence(respond(503, None, BUSY), respond(200))) as server:
+        async with LoopaiClient(server.url) as client:
+            await client.get_health()
+    assert not [r for r in caplog.records if r.name.split(".")[0] == "stamina"]
