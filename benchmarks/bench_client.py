@@ -91,18 +91,19 @@ def run(
     levels: tuple[int, ...] = (1, 10, 50),
     clients: tuple[str, ...] = CLIENTS,
     repeat: int | None = None,
+    total: int | None = None,
 ) -> dict[str, Any]:
     """Per-request wall and CPU time of ``clients`` (default all three) on asyncio and trio.
 
     Results: ``{backend: {str(in_flight): {client: {"wall_us", "cpu_us"}}}}``.
     """
-    total = 100 if quick else 3_000
+    requests = total or (100 if quick else 3_000)
     rounds = repeat or (1 if quick else 7)
     results: dict[str, Any] = {}
     with server_process("-m", "benchmarks.fixed_server") as url:
         for backend in ("asyncio", "trio"):
             results[backend] = anyio.run(
-                _run_backend, url, list(levels), total, rounds, clients, backend=backend
+                _run_backend, url, list(levels), requests, rounds, clients, backend=backend
             )
     return results
 

@@ -13,7 +13,8 @@ item, so the client's CPU dominates.  Measured in this process with
   Medians of paired rounds, the contenders interleaved (order alternating).
 - ``execute`` at 1 and 50 in flight against raw httpx2: `bench_client`'s
   measurement (reused, not repeated when the client part already ran).
-- Creating and closing a `LoopaiClient`, against creating and closing an
+- Creating and closing a `LoopaiClient` (for the server's http:// URL, and for
+  an https:// URL it never connects to), against creating and closing an
   `httpx2.AsyncClient`, and ``ssl.create_default_context()`` for reference:
   medians of many, interleaved.
 """
@@ -101,7 +102,7 @@ async def _batch_backend(url: str, sizes: tuple[int, ...], per_measure: int, rou
                 calls[DEFAULT_CHUNKS] = via_defaults
             for call in calls.values():  # warm up: connections, caches, the server's answer cache
                 await call()
-            count = max(1, per_measure // size)
+            count = max(2, per_measure // size)
             samples: dict[str, list[float]] = {name: [] for name in calls}
             for round_ in range(rounds):
                 order = list(calls) if round_ % 2 == 0 else list(reversed(calls))
@@ -122,6 +123,9 @@ async def _creation_backend(url: str, count: int) -> dict[str, dict[str, float]]
     async def loopai_client() -> None:
         await LoopaiClient(url).aclose()
 
+    async def loopai_tls_client() -> None:  # never connects: only what the constructor builds
+        await LoopaiClient("https://api.loopai.invalid").aclose()
+
     async def httpx2_client() -> None:
         await httpx2.AsyncClient().aclose()
 
@@ -130,6 +134,7 @@ async def _creation_backend(url: str, count: int) -> dict[str, dict[str, float]]
 
     contenders: dict[str, Call] = {
         "create and close a LoopaiClient": loopai_client,
+        "create and close a LoopaiClient, https:// URL": loopai_tls_client,
         "create and close an httpx2.AsyncClient": httpx2_client,
         "ssl.create_default_context() (reference)": tls_context,
     }
@@ -157,7 +162,7 @@ def run(quick: bool = False, *, client_results: dict[str, Any] | None = None) ->
     in flight are used); otherwise execute is measured here with loopai and raw httpx2.
     """
     sizes = (10, 100) if quick else SIZES
-    per_measure = 200 if quick else 10_000
+    per_measure = 200 if quick else 5_000
     rounds = 1 if quick else 5
     creations = 3 if quick else 30
     results: dict[str, Any] = {"sizes": list(sizes), "rounds": rounds, "batch": {}, "creation": {}}
@@ -168,7 +173,9 @@ def run(quick: bool = False, *, client_results: dict[str, Any] | None = None) ->
                 _batch_backend, url, sizes, per_measure, rounds, backend=backend
             )
     if client_results is None:
-        client_results = bench_client.run(quick, levels=(1, 50), clients=EXECUTE_CLIENTS, repeat=rounds)
+        client_results = bench_client.run(
+            quick, levels=(1, 50), clients=EXECUTE_CLIENTS, repeat=rounds, total=100 if quick else 1_500
+        )
     results["execute"] = {
         backend: {level: levels[level] for level in ("1", "50") if level in levels}
         for backend, levels in client_results.items()
