@@ -141,6 +141,10 @@ async def _workload(url: str, shape: Shape, variant: str) -> dict[str, Any]:
     async with httpx2.AsyncClient() as raw:
         stats = (await raw.get(url + STATS_PATH)).json()
     answers = [a for a in stats["answers"] if a[2] in (BATCH_PATH, execute_path)]
+    if not answers:
+        raise RuntimeError(
+            "the counting server saw none of the workload's requests: is it still serving itself?"
+        )
     return {
         "elapsed": elapsed,
         "items": shape.jobs * shape.chunks * shape.chunk_size + shape.executes,

@@ -56,6 +56,8 @@ def _soak(backend: str, items: int, seed: int) -> dict[str, Any]:
     figures: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
     figures["chunk_size"] = chunk_size
     figures["requests"] = sum(stats["statuses"].values())
+    if not figures["requests"]:
+        raise RuntimeError("the counting server saw no requests: is it still serving itself?")
     figures["statuses"] = stats["statuses"]
     figures["faults"] = {fault["fault"]: fault["fired"] for fault in stats["faults"]}
     return figures
