@@ -12,7 +12,7 @@ from . import _status
 from ._options import client_options, make_client, print_json, run_async, usage_error
 
 if TYPE_CHECKING:
-    from .._jobs._report import JobReport
+    from ..jobs import JobReport
     from ._progress import Display
 
 __all__ = ["add_parser"]

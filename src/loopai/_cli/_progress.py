@@ -13,7 +13,7 @@ import time
 from typing import TYPE_CHECKING, Protocol, TextIO
 
 if TYPE_CHECKING:
-    from .._jobs._report import JobReport
+    from ..jobs import JobReport
 
 __all__ = ["Display", "QuietDisplay", "StatusLines", "TerminalBar", "status_line", "summary_lines"]
 

@@ -1,8 +1,13 @@
-"""``loopai serve``: the local server, from `loopai.testing` (the ``server`` extra)."""
+"""``loopai serve``: the local server of `loopai.testing` (the ``server`` extra), until Ctrl-C.
+
+The options are defined here, so ``loopai serve --help`` works without the
+extra; the server itself is imported only when it runs.
+"""
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from typing import Any
 
@@ -57,11 +62,54 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Start the server, or say in one line that the extra is missing (status 2)."""
+    import anyio
+
     try:
-        from ..testing._cli import serve
+        import loopai.testing  # noqa: F401 - fails here when the extra is missing
     except ModuleNotFoundError as exc:
         if (exc.name or "").split(".")[0] in SERVER_EXTRA:
             print(f"loopai: serve needs the server extra: {HINT} (missing {exc.name})", file=sys.stderr)
             return _status.USAGE
         raise
-    return serve(args)
+    try:
+        anyio.run(_serve, args, backend=args.backend)
+    except ModuleNotFoundError as exc:
+        if exc.name != "trio":
+            raise
+        print("loopai: the trio backend needs `pip install 'loopai[trio]'`", file=sys.stderr)
+        return _status.USAGE
+    except ValueError as exc:
+        print(f"loopai: {exc}", file=sys.stderr)
+        return _status.USAGE
+    except OSError as exc:
+        print(f"loopai: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return _status.ITEMS_FAILED
+    return _status.OK
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    import anyio
+
+    from ..testing import DEPLOYED_RULES, Fault, LocalServer, RateLimitRule, ServerQuirks
+
+    rules: list[RateLimitRule] = []
+    for spec in args.rate_limit:
+        rules.extend(DEPLOYED_RULES if spec == "deployed" else [RateLimitRule.parse(spec)])
+    server = LocalServer(
+        seed=args.seed,
+        quirks=ServerQuirks(
+            single_precision=not args.exact_numbers,
+            pretty_json=not args.compact,
+            timeout_as_error=not args.timeout_status,
+            broken_rate_limiter=args.broken_rate_limiter,
+        ),
+        rate_limits=rules,
+        faults=[Fault.parse(spec) for spec in args.fault],
+        record=not args.no_record,
+    )
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with server.serve(args.host, args.port) as url:
+            print(f"loopai local server listening on {url} (Ctrl-C to stop)", flush=True)
+            async for _ in signals:
+                break
+    print("loopai local server stopped", flush=True)

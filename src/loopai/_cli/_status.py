@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .. import exceptions as errors
-from .._jobs._errors import FileJobException
 
 if TYPE_CHECKING:
-    from .._jobs._report import JobReport
+    from ..jobs import JobReport
 
 __all__ = [
     "AUTHENTICATION",
@@ -68,6 +67,8 @@ def epilog() -> str:
 
 def status_for(error: BaseException) -> int:
     """The exit status of a command that failed with ``error``."""
+    from ..jobs import FileJobException
+
     if isinstance(error, KeyboardInterrupt):
         return INTERRUPTED
     if isinstance(error, (FileJobException, errors.InvalidArgumentException)):
@@ -107,6 +108,8 @@ def _one_line(text: str, limit: int = 500) -> str:
 
 def format_error(error: BaseException) -> str:
     """One line for stderr: the status and code, the message, the trace id."""
+    from ..jobs import FileJobException
+
     if isinstance(error, errors.LoopaiException):
         head = " ".join(str(part) for part in (error.status_code, error.code) if part is not None)
         head = head or type(error).__name__

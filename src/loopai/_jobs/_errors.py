@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._exceptions import LoopaiException
+from ..exceptions import LoopaiException
 
 __all__ = ["FileJobException", "InputFileException", "OutputFileException", "ResumeRefusedException"]
 

@@ -19,10 +19,9 @@ from uuid import UUID
 import anyio
 import msgspec
 
-from .._batch_options import BatchOptions, BatchProgress
-from .._client import LoopaiClient
-from .._exceptions import InvalidArgumentException
-from .._models import BatchExecuteResult
+from .. import BatchOptions, BatchProgress, LoopaiClient
+from ..exceptions import InvalidArgumentException
+from ..models import BatchExecuteResult
 from ._errors import InputFileException, OutputFileException, ResumeRefusedException
 from ._failures import BAD_INPUT, failure_kind, request_failure
 from ._lines import BadLine
