@@ -415,7 +415,16 @@ class _FileJob:
             self.total = reader.content_lines
 
     def _on_chunk(self, progress: BatchProgress) -> None:
+        # The runner reports a chunk after handing it over: if it is all written already, flush now.
         self._emitted = progress.done
+        if self._received == self._emitted:
+            self._flush_chunk()
+
+    def _flush_chunk(self) -> None:
+        """Every result delivered so far is written: make them durable, and report."""
+        assert self._writer is not None
+        self._writer.flush()
+        self._report_progress()
 
     def _write_result(self, result: BatchExecuteResult) -> None:
         assert self._writer is not None
@@ -438,9 +447,8 @@ class _FileJob:
         else:
             self.failures[failure_kind(result.execution_id, result.error_message)] += 1
         self._received += 1
-        if self._received >= self._emitted:  # the chunk is all written: make it durable
-            self._writer.flush()
-            self._report_progress()
+        if self._received == self._emitted:  # the chunk is all written: make it durable
+            self._flush_chunk()
 
     def _write_bad(self, bad: BadLine) -> None:
         assert self._writer is not None
