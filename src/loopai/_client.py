@@ -50,6 +50,7 @@ from ._models import (
 from ._not_given import NOT_GIVEN, NotGiven
 from ._pipeline import Answer, Call, RequestPipeline
 from ._rate_budget import RateBudget, RateGate, RateLimitState
+from ._raw_response import WithRawResponse
 from ._retry import RetryPolicy
 from ._transport import (
     ACCEPT_ENCODING,
@@ -243,6 +244,11 @@ class LoopaiClient:
     def timeout(self) -> TimeoutTypes:
         """The default timeout of each attempt, as given."""
         return self._given_timeout
+
+    @property
+    def with_raw_response(self) -> WithRawResponse:
+        """The same methods, returning the `LoopaiResponse` (status, headers, trace id, `parse()`)."""
+        return WithRawResponse(self)
 
     @property
     def max_retries(self) -> int:

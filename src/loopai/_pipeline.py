@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import anyio
 import stamina
@@ -27,7 +29,7 @@ from ._rate_budget import RateGate
 from ._retry import RetryPolicy, is_transient
 from ._transport import HttpTransport, RawResponse, Timeout
 
-__all__ = ["Answer", "Call", "RequestPipeline"]
+__all__ = ["Answer", "Call", "RequestPipeline", "capture_answers"]
 
 T = TypeVar("T")
 
@@ -54,6 +56,20 @@ class Answer(Generic[T]):
 
     response: RawResponse
     value: T
+
+
+_captured: ContextVar[list[Answer[Any]] | None] = ContextVar("loopai_captured_answers", default=None)
+
+
+@contextmanager
+def capture_answers() -> Iterator[list[Answer[Any]]]:
+    """Collect the answers of every call made in this context (tasks it starts included)."""
+    answers: list[Answer[Any]] = []
+    token = _captured.set(answers)
+    try:
+        yield answers
+    finally:
+        _captured.reset(token)
 
 
 class _RetryRun:
@@ -233,4 +249,8 @@ class RequestPipeline:
             raise error
         self.gate.finish(key, status=status, headers=raw.headers)
         value = decode_model(model, raw.content, method=call.method, url=url, status=status)
-        return Answer(raw, value)
+        answer = Answer(raw, value)
+        captured = _captured.get()
+        if captured is not None:
+            captured.append(answer)
+        return answer
