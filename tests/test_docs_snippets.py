@@ -42,7 +42,9 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 DOCUMENTED_URL = "http://localhost:8080"
 TIMEOUT = 120
 
-_FENCE = re.compile(r"^(?P<indent>[ \t]*)```python[^\n]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$", re.M | re.S)
+_FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)```python[^\n]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$", re.MULTILINE | re.DOTALL
+)
 _MARKER = re.compile(r"^\s*<!--\s*snippet:\s*(?P<spec>.*?)\s*-->\s*$")
 _ASYNCIO_RUN = re.compile(r"\basyncio\.run\((?P<main>\w+)\(\)\)")
 
@@ -138,7 +140,7 @@ def for_backend(code: str, backend: str) -> str:
     """The snippet's code as run on ``backend``: ``asyncio.run(main())`` becomes ``trio.run(main)``."""
     if backend != "trio" or not _ASYNCIO_RUN.search(code):
         return code
-    code = re.sub(r"^import asyncio$", "import trio", code, flags=re.M)
+    code = re.sub(r"^import asyncio$", "import trio", code, flags=re.MULTILINE)
     code = _ASYNCIO_RUN.sub(r"trio.run(\g<main>)", code)
     if re.search(r"\basyncio\b", code):
         raise AssertionError("the snippet uses asyncio beyond asyncio.run(); write it with anyio")
@@ -155,7 +157,17 @@ CASES = [
 
 def _command(snippet: Snippet, script: Path) -> list[str]:
     if snippet.pytest_file:
-        return [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", script.name]
+        return [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            script.name,
+        ]
     return [sys.executable, script.name]
 
 
@@ -193,6 +205,17 @@ def test_the_docs_have_snippets_and_few_skips() -> None:
     """The collector finds the site's snippets; fragments skipped outright stay rare."""
     assert len(SNIPPETS) >= 20
     assert sum(snippet.skip for snippet in SNIPPETS) <= 3
+
+
+def test_snippets_fit_the_page() -> None:
+    """No snippet line is wider than the page's code column (80 characters)."""
+    wide = [
+        f"{snippet.name}+{number}"
+        for snippet in SNIPPETS
+        for number, line in enumerate(snippet.code.splitlines(), 1)
+        if len(line) > 80
+    ]
+    assert not wide, f"snippet lines over 80 characters: {wide}"
 
 
 def test_directives_are_parsed() -> None:

@@ -1,4 +1,4 @@
-"""MkDocs hook: the CLI reference, rendered from the argument parser at build time.
+"""MkDocs hook: the CLI reference, rendered from the argument parser.
 
 A page asks for it with a line of its own::
 
@@ -23,7 +23,9 @@ __all__ = ["on_page_markdown", "render_cli_reference", "walk_commands"]
 #: Help is wrapped at this width whatever the terminal that builds the site.
 WIDTH = 88
 
-_PLACEHOLDER = re.compile(r"^<!-- cli-reference: (?P<target>[\w.]+:\w+) -->$", re.MULTILINE)
+_PLACEHOLDER = re.compile(
+    r"^<!-- cli-reference: (?P<target>[\w.]+:\w+) -->$", re.MULTILINE
+)
 
 
 def load_parser_factory(target: str) -> Callable[[], argparse.ArgumentParser]:
@@ -38,7 +40,10 @@ def load_parser_factory(target: str) -> Callable[[], argparse.ArgumentParser]:
 def walk_commands(
     parser: argparse.ArgumentParser, depth: int = 0, summary: str | None = None
 ) -> Iterator[tuple[int, str | None, argparse.ArgumentParser]]:
-    """The parser and its subcommands, depth first: (depth, one-line help, parser)."""
+    """The parser and its subcommands, depth first.
+
+    Yields (depth, the command's one-line help, its parser).
+    """
     yield depth, summary, parser
     seen: set[int] = set()
     for action in parser._actions:
@@ -66,7 +71,7 @@ def _help_text(parser: argparse.ArgumentParser) -> str:
 
 
 def render_cli_reference(parser: argparse.ArgumentParser) -> str:
-    """Markdown for a parser: a heading, its one-line help and its ``--help``, per command."""
+    """Markdown for a parser: per command, a heading, its help, ``--help``."""
     sections = []
     for depth, summary, command in walk_commands(parser):
         heading = "#" * min(depth + 2, 6)
@@ -78,8 +83,13 @@ def render_cli_reference(parser: argparse.ArgumentParser) -> str:
     return "\n\n".join(sections) + "\n"
 
 
-def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
-    """MkDocs event: replace each cli-reference placeholder with the rendered reference."""
+def on_page_markdown(
+    markdown: str,
+    page: Any,  # noqa: ARG001 - MkDocs passes every event argument by name
+    config: Any,  # noqa: ARG001
+    files: Any,  # noqa: ARG001
+) -> str:
+    """MkDocs event: replace each cli-reference placeholder with its page."""
 
     def render(match: re.Match[str]) -> str:
         return render_cli_reference(load_parser_factory(match["target"])())

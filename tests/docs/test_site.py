@@ -37,11 +37,17 @@ PAGES = {
 }
 
 #: The public modules whose every `__all__` name must have a reference entry.
-PUBLIC_MODULES = ("loopai", "loopai.models", "loopai.exceptions", "loopai.testing", "loopai.testing.strategies")
+PUBLIC_MODULES = (
+    "loopai",
+    "loopai.models",
+    "loopai.exceptions",
+    "loopai.testing",
+    "loopai.testing.strategies",
+)
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
@@ -113,10 +119,15 @@ def test_page_renders_after_javascript(page: str, site_url: str, tmp_path: Path)
     assert text in dom
 
 
-def _search_index(site_url: str) -> dict[str, list[dict[str, str]]]:
-    with urllib.request.urlopen(site_url + "search/search_index.json", timeout=30) as response:
+def _get(url: str) -> bytes:
+    assert url.startswith("http://127.0.0.1:")
+    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - loopback http only
         assert response.status == 200
-        return json.loads(response.read())  # type: ignore[no-any-return]
+        return response.read()  # type: ignore[no-any-return]
+
+
+def _search_index(site_url: str) -> dict[str, list[dict[str, str]]]:
+    return json.loads(_get(site_url + "search/search_index.json"))  # type: ignore[no-any-return]
 
 
 def test_search_index_loads_with_the_api(site_url: str) -> None:
@@ -126,12 +137,10 @@ def test_search_index_loads_with_the_api(site_url: str) -> None:
     assert "reference/loopai/#loopai.LoopaiClient.stream_batch" in locations
     assert any(doc["location"].startswith("guides/batch/") for doc in index["docs"])
     assert any("max_retry_after" in doc["text"] for doc in index["docs"])
-    with urllib.request.urlopen(site_url, timeout=30) as response:
-        home = response.read().decode()
+    home = _get(site_url).decode()
     worker = re.search(r"assets/javascripts/workers/search\.\w+\.min\.js", home)
     assert worker, "the page does not name the search worker"
-    with urllib.request.urlopen(site_url + worker[0], timeout=30) as response:
-        assert response.status == 200
+    assert _get(site_url + worker[0])
 
 
 def test_every_public_name_has_a_reference_entry(site_url: str) -> None:
