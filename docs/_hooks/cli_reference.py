@@ -21,7 +21,7 @@ from typing import Any
 __all__ = ["on_page_markdown", "render_cli_reference", "walk_commands"]
 
 #: Help is wrapped at this width whatever the terminal that builds the site.
-WIDTH = 88
+WIDTH = 78
 
 _PLACEHOLDER = re.compile(
     r"^<!-- cli-reference: (?P<target>[\w.]+:\w+) -->$", re.MULTILINE
