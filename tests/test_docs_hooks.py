@@ -1,4 +1,4 @@
-"""The docs' CLI reference hook renders every command of an argument parser."""
+"""The docs' build hooks: the CLI reference from the parser, the API members from __all__."""
 
 from __future__ import annotations
 
@@ -9,18 +9,28 @@ from types import ModuleType
 
 import pytest
 
-HOOK = Path(__file__).resolve().parent.parent / "docs" / "_hooks" / "cli_reference.py"
+HOOKS = Path(__file__).resolve().parent.parent / "docs" / "_hooks"
 
 
-@pytest.fixture(scope="module")
-def hook() -> ModuleType:
-    """The hook module, loaded from its file as MkDocs loads it."""
-    spec = importlib.util.spec_from_file_location("cli_reference_hook", HOOK)
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"{name}_hook", HOOKS / f"{name}.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def hook() -> ModuleType:
+    """The CLI reference hook, loaded from its file as MkDocs loads it."""
+    return _load("cli_reference")
+
+
+@pytest.fixture(scope="module")
+def api_hook() -> ModuleType:
+    """The API members hook, loaded from its file as MkDocs loads it."""
+    return _load("api_reference")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,3 +68,18 @@ def test_a_missing_parser_function_fails_the_build(hook: ModuleType) -> None:
     """A placeholder naming a function that does not exist raises (a strict build then fails)."""
     with pytest.raises(AttributeError):
         hook.on_page_markdown(f"<!-- cli-reference: {__name__}:no_such_function -->", None, None, None)
+
+
+def test_api_members_leave_out_names_documented_elsewhere(api_hook: ModuleType) -> None:
+    """The client comes first; models and exceptions re-exported by loopai are left to their pages."""
+    names = api_hook.member_names("loopai", ["loopai.models", "loopai.exceptions"])
+    assert names[0] == "LoopaiClient"
+    assert "BatchStream" in names
+    assert "Task" not in names
+    assert "NotFoundException" not in names
+
+
+def test_api_members_placeholder_becomes_mkdocstrings_blocks(api_hook: ModuleType) -> None:
+    """Each member gets its own ::: block; a placeholder without `except` lists every name."""
+    page = api_hook.on_page_markdown("<!-- api-members: loopai.exceptions -->", None, None, None)
+    assert "::: loopai.exceptions.LoopaiException" in page.split("\n\n")
