@@ -179,7 +179,7 @@ def test_snippet_runs(snippet: Snippet, backend: str, tmp_path: Path) -> None:
     missing = [name for name in snippet.requires if not is_available(name)]
     if missing:
         pytest.skip(f"needs {', '.join(missing)}, which is not there yet")
-    if backend == "trio" and not HAS_TRIO:
+    if (backend == "trio" or re.search(r"\btrio\b", snippet.code)) and not HAS_TRIO:
         pytest.skip("trio is not installed")
     server_backend = "trio" if backend == "trio" else "asyncio"
     with (
