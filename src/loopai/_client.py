@@ -118,7 +118,7 @@ class _BaseUrl:
 class LoopaiClient:
     """An async client of the Loopai Cloud API, for asyncio and trio alike.
 
-    Use it as an async context manager, or call `aclose` when done::
+    Use it as an async context manager, or call `aclose` when done:
 
         async with LoopaiClient("http://localhost:8080") as client:
             task = await client.get_task(task_id)
@@ -677,7 +677,7 @@ class LoopaiClient:
         Inputs are read lazily from an iterable or async iterable of input
         dicts (ids are their positions) or of `BatchExecuteItem` (ids kept,
         and a repeated id ends the job); the first item decides which.
-        Use it as::
+        Use it as:
 
             async with client.stream_batch(task_id, inputs) as results:
                 async for result in results:

@@ -25,7 +25,7 @@ import stamina
 from ._codec import decode_model
 from ._error_mapping import map_error, retry_after
 from ._exceptions import ClientClosedException, LoopaiException, RateLimitException, TimeoutException
-from ._rate_budget import RateGate
+from ._rate_budget import BudgetExhausted, RateGate
 from ._retry import RetryPolicy, is_transient
 from ._transport import HttpTransport, RawResponse, Timeout
 
@@ -144,7 +144,7 @@ class RequestPipeline:
         url = self.base_url + call.path
         key = (call.method, call.path.lower())
         # Waiting for the budget before the first attempt is queueing, not part of the call.
-        await self.gate.acquire(key, call.items)
+        await self._acquire(call, key, url, math.inf)
         policy_deadline = call.policy.timeout
         started = anyio.current_time()
         deadline = started + policy_deadline if policy_deadline is not None else math.inf
@@ -202,11 +202,27 @@ class RequestPipeline:
                 try:
                     if attempt.num == 1:
                         raise first_failure  # replayed, so that stamina decides and waits from it
-                    return await self._attempt(call, model, url, key, is_open, attempt=attempt.num)
+                    return await self._attempt(
+                        call, model, url, key, is_open, attempt=attempt.num, deadline=run.deadline
+                    )
                 except LoopaiException as exc:
                     exc.attempts = attempt.num
                     raise
         raise AssertionError("unreachable: stamina either returns or raises")  # pragma: no cover
+
+    async def _acquire(self, call: Call, key: tuple[str, str], url: str, deadline: float) -> None:
+        """Wait for the rate budget, unless the server's limit holds the route longer than allowed."""
+        max_wait = min(call.policy.max_retry_after, deadline - anyio.current_time())
+        try:
+            await self.gate.acquire(key, call.items, max_wait=max(0.0, max_wait))
+        except BudgetExhausted as exc:
+            raise RateLimitException(
+                f"not sent: the server's rate limit for this route is used up for {exc.wait:.3g} s more,"
+                " longer than RetryPolicy.max_retry_after or the call's deadline allows",
+                retry_after=exc.wait,
+                method=call.method,
+                url=url,
+            ) from None
 
     async def _attempt(
         self,
@@ -217,6 +233,7 @@ class RequestPipeline:
         is_open: Callable[[], bool],
         *,
         attempt: int,
+        deadline: float = math.inf,
     ) -> Answer[T]:
         if not is_open() or self.transport.closed:
             raise ClientClosedException(
