@@ -235,7 +235,10 @@ class RequestPipeline:
         attempt: int,
         deadline: float = math.inf,
     ) -> Answer[T]:
+        if attempt > 1:  # the first attempt's permit was taken before the call's clock started
+            await self._acquire(call, key, url, deadline)
         if not is_open() or self.transport.closed:
+            self.gate.finish(key)
             raise ClientClosedException(
                 "the client was closed" + ("" if attempt == 1 else " while the call waited to retry"),
                 method=call.method,
@@ -243,16 +246,28 @@ class RequestPipeline:
             )
         if self._slots is None:
             self._slots = anyio.CapacityLimiter(self._max_connections)
-        async with self._slots:
-            started = anyio.current_time()
-            raw = await self.transport.send(
-                call.method,
-                url,
-                content=call.content,
-                headers=call.headers,
-                time_limits=call.timeout,
-                display_url=url,
-            )
+        slots = self._slots
+        try:
+            try:
+                # A slot is free most of the time: take it without yielding to the event loop.
+                slots.acquire_nowait()
+            except anyio.WouldBlock:
+                await slots.acquire()
+            try:
+                started = anyio.current_time()
+                raw = await self.transport.send(
+                    call.method,
+                    url,
+                    content=call.content,
+                    headers=call.headers,
+                    time_limits=call.timeout,
+                    display_url=url,
+                )
+            finally:
+                slots.release()
+        except BaseException:
+            self.gate.finish(key)
+            raise
         status = raw.status_code
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
