@@ -46,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--log-requests",
         action="store_true",
-        help="print 'request TIME METHOD PATH STATUS' on stdout for every answer (TIME: Unix seconds)",
+        help="print 'request TIME METHOD PATH STATUS' on stdout for every answer (TIME: arrival, Unix seconds)",
     )
     serve.add_argument("--backend", choices=("asyncio", "trio"), default="asyncio")
     return parser
@@ -90,9 +90,11 @@ def _logging_server_class(base: type[LocalServer]) -> type[LocalServer]:
                 await super().__call__(scope, receive, send)
                 return
 
+            arrived = time.time()
+
             async def logged(message: dict[str, Any]) -> None:
                 if message["type"] == "http.response.start":
-                    line = f"request {time.time():.6f} {scope['method']} {scope['path']} {message['status']}"
+                    line = f"request {arrived:.6f} {scope['method']} {scope['path']} {message['status']}"
                     print(line, flush=True)
                 await send(message)
 
