@@ -72,3 +72,10 @@ def bench(session: nox.Session) -> None:
     """The benchmark suite at full size; prints the results table (see benchmarks/README.md)."""
     session.install("-e", ".[dev]")
     session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session(python="3.11")
+def ray(session: nox.Session) -> None:
+    """loopai.ray on a local two-CPU Ray cluster (tests_ray/, never collected by `tests`): a few minutes."""
+    session.install("-e", ".[ray,tests]", "ray[default]")
+    session.run("pytest", "tests_ray", "-p", "no:randomly", *session.posargs)

@@ -17,7 +17,6 @@ ray = pytest.importorskip("ray")
 from loopai import LoopaiClient  # noqa: E402
 
 
-
 def pytest_configure(config: pytest.Config) -> None:
     """Warnings stay errors, except Ray's own deprecations and its child processes' ResourceWarnings."""
     for spec in (
@@ -65,13 +64,13 @@ class ServerProcess:
     process: subprocess.Popen[str]
     lines: list[str] = field(default_factory=list)
 
-    def answers(self) -> list[tuple[float, str, str, int]]:
-        """(arrival time, method, path, status) of every answer, from ``--log-requests``."""
+    def answers(self) -> list[tuple[float, str, str, int, str]]:
+        """(arrival time, method, path, status, key fingerprint) of every answer, from ``--log-requests``."""
         found = []
         for line in list(self.lines):
             if line.startswith("request "):
-                _, when, method, path, status = line.split()
-                found.append((float(when), method, path, int(status)))
+                _, when, method, path, status, key = line.split()
+                found.append((float(when), method, path, int(status), key))
         return found
 
 

@@ -100,18 +100,23 @@ def test_killed_actor_still_yields_every_row_once(start_server: Callable[..., Se
         return {"text": row["text"]}
 
     out = loopai.ray.execute_dataset(
-        emails(rows, blocks=20), server.task_id, input=input_of, base_url=server.url, batch_size=1000
+        emails(rows, blocks=20),
+        server.task_id,
+        input=input_of,
+        base_url=server.url,
+        batch_size=1000,
+        concurrency=(2, 2),
     )
     found = out.take_all()
     assert ray.get(assassin.victim.remote()) is not None
     check_every_row_once(found, rows)
 
 
-def windows_of(answers: list[tuple[float, str, str, int]], seconds: float) -> list[list[int]]:
+def windows_of(answers: list[tuple[float, str, str, int, str]], seconds: float) -> list[list[int]]:
     """The statuses grouped by the server's fixed windows (one starts at the first request after one ends)."""
     windows: list[list[int]] = []
     start = None
-    for when, _, _, status in sorted(answers):
+    for when, _, _, status, _ in sorted(answers):
         if start is None or when - start >= seconds:
             start = when
             windows.append([])
@@ -129,7 +134,7 @@ def test_two_actors_share_one_budget_and_learn_the_limit(start_server: Callable[
         server.task_id,
         input=["text"],
         base_url=server.url,
-        concurrency=2,
+        concurrency=(2, 2),
         batch_size=200,
         chunk_size=50,
         requests_per_second=10,

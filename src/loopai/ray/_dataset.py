@@ -72,7 +72,9 @@ def execute_dataset(
             (sent under their own names), or a function of the row (a dict)
             returning the input dict.  The function runs in the actors, so it
             must pickle.
-        concurrency: Actors in the pool, or ``(min, max)`` to autoscale.
+        concurrency: At most this many actors (Ray starts one and adds more while
+            batches queue), or ``(min, max)``; ``(n, n)`` is a fixed pool of ``n``,
+            which Ray refuses when the dataset has fewer than ``n`` blocks.
         batch_size: Rows per ``map_batches`` call.
         chunk_size: Rows per batch request (at most the client's 1000-item default is a good fit).
         requests_in_flight: Requests each actor has in flight at once.
@@ -93,7 +95,7 @@ def execute_dataset(
         budget_name: The budget actor's name; jobs that give the same name share
             one budget (the first one's rates apply).  Default: a fresh one.
         headers: Extra headers on every request (do not put secrets here).
-        ray_remote_args: Passed to ``map_batches``.  Default ``num_cpus=0.5``: an
+        ray_remote_args: Passed to ``map_batches``.  Default ``num_cpus=0.25``: an
             actor mostly waits on the network, and actors that reserved every CPU
             would starve the tasks that read the input.
 
@@ -138,8 +140,8 @@ def execute_dataset(
         batch_size=batch_size,
         batch_format="pyarrow",
         compute=ray.data.ActorPoolStrategy(
-            min_size=concurrency[0] if isinstance(concurrency, tuple) else concurrency,
+            min_size=concurrency[0] if isinstance(concurrency, tuple) else 1,
             max_size=concurrency[1] if isinstance(concurrency, tuple) else concurrency,
         ),
-        **{"num_cpus": 0.5, **dict(ray_remote_args or {})},
+        **{"num_cpus": 0.25, **dict(ray_remote_args or {})},
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import signal
 import sys
 import time
@@ -46,7 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--log-requests",
         action="store_true",
-        help="print 'request TIME METHOD PATH STATUS' on stdout for every answer (TIME: arrival, Unix seconds)",
+        help="print 'request TIME METHOD PATH STATUS AUTH' on stdout for every answer"
+        " (TIME: arrival, Unix seconds; AUTH: sha256 of the Authorization header, 12 hex digits, or -)",
     )
     serve.add_argument("--backend", choices=("asyncio", "trio"), default="asyncio")
     return parser
@@ -91,10 +93,14 @@ def _logging_server_class(base: type[LocalServer]) -> type[LocalServer]:
                 return
 
             arrived = time.time()
+            auth = dict(scope["headers"]).get(b"authorization")
+            # A fingerprint, so a test can tell which key was sent without the key being printed.
+            key = hashlib.sha256(auth).hexdigest()[:12] if auth else "-"
 
             async def logged(message: dict[str, Any]) -> None:
                 if message["type"] == "http.response.start":
-                    line = f"request {arrived:.6f} {scope['method']} {scope['path']} {message['status']}"
+                    status = message["status"]
+                    line = f"request {arrived:.6f} {scope['method']} {scope['path']} {status} {key}"
                     print(line, flush=True)
                 await send(message)
 
