@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("ray")
 
-from loopai.ray import RateBudget  # noqa: E402
+from loopai.ray import RateBudget
 
 
 class Clock:

@@ -89,7 +89,7 @@ class Assassin:
 
 
 def test_killed_actor_still_yields_every_row_once(start_server: Callable[..., ServerProcess]) -> None:
-    """An actor killed with ray.kill in the middle of the job: Ray re-runs its batch, no row lost or doubled."""
+    """An actor killed by ray.kill mid-job: Ray re-runs its batch, no row lost or doubled."""
     server = start_server()
     rows = 20_000
     assassin = Assassin.remote(nth=3)  # type: ignore[attr-defined]

@@ -33,7 +33,7 @@ def test_readme_example_reads_and_writes_parquet(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Parquet in, Parquet out (the example's S3 paths swapped for local ones): every row once, with results."""
+    """Parquet in, Parquet out (the example's S3 paths made local): every row once, with results."""
     server = start_server()
     rows = 1_000
     pq.write_table(

@@ -24,7 +24,7 @@ def execute_dataset(
     *,
     input: InputSpec,
     concurrency: int | tuple[int, int] = 2,
-    batch_size: int = 4096,
+    batch_size: int | None = None,
     chunk_size: int = 1000,
     requests_in_flight: int = 2,
     base_url: str | None = None,
@@ -75,7 +75,8 @@ def execute_dataset(
         concurrency: At most this many actors (Ray starts one and adds more while
             batches queue), or ``(min, max)``; ``(n, n)`` is a fixed pool of ``n``,
             which Ray refuses when the dataset has fewer than ``n`` blocks.
-        batch_size: Rows per ``map_batches`` call.
+        batch_size: Rows per ``map_batches`` call; default ``4 * chunk_size``, so
+            that a batch splits into whole requests.
         chunk_size: Rows per batch request (at most the client's 1000-item default is a good fit).
         requests_in_flight: Requests each actor has in flight at once.
         base_url: The API's address; default ``$LOOPAI_BASE_URL`` on the actors, then
@@ -103,6 +104,8 @@ def execute_dataset(
         ValueError: ``input`` is neither a list of column names nor a function.
     """
     spec = check_input_spec(input)
+    if batch_size is None:
+        batch_size = 4 * chunk_size if isinstance(chunk_size, int) else 4000
     for name, value in (
         ("batch_size", batch_size),
         ("chunk_size", chunk_size),
