@@ -47,13 +47,28 @@ class _ClusterRetryPolicy(RetryPolicy):
     """
 
     def decide(self, exc: Exception) -> bool | float:
-        if isinstance(exc, RateLimitException):
-            seen = _seen.get()
-            if seen is not None:
-                seen.hit = True
-                seen.retry_after = exc.retry_after
+        if _hand_over(exc):
             return False
         return super().decide(exc)
+
+    def wait_before_retry(self, exc: BaseException, retry: int, rng: Any = None) -> float | None:
+        """The same for the policy hook of loopai's newer request pipeline (None: do not retry)."""
+        if _hand_over(exc):
+            return None
+        parent: Any = getattr(super(), "wait_before_retry")  # noqa: B009 - absent before the pipeline
+        result: float | None = parent(exc, retry, rng)
+        return result
+
+
+def _hand_over(exc: BaseException) -> bool:
+    """Whether ``exc`` is a 429, noted for the chunk that got it (then the budget handles it)."""
+    if not isinstance(exc, RateLimitException):
+        return False
+    seen = _seen.get()
+    if seen is not None:
+        seen.hit = True
+        seen.retry_after = exc.retry_after
+    return True
 
 
 @dataclass(frozen=True)
