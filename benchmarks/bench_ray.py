@@ -16,6 +16,8 @@ classifier task:
    request to `/api/v1/tasks/{id}/execute`, two actors, `qps=None`, on fewer
    rows (it sends a request per row).
 
+4. the round trip of one permit from the cluster budget actor.
+
 Rows/s count from the job's start to its last result row (Ray's start-up,
 `ray.init`, is excluded and printed separately).
 """
@@ -155,6 +157,20 @@ def run_http_processor(server: Server, rows: int, actors: int) -> dict[str, floa
     return {"rows": rows, "seconds": seconds, "requests": server.requests() - before}
 
 
+def budget_round_trip(calls: int) -> float:
+    """Microseconds per permit from the cluster budget actor, asked one at a time from this process."""
+    import ray
+
+    from loopai.ray._budget_actor import budget_actor
+
+    handle = budget_actor(f"bench-budget-{time.monotonic_ns()}", None, None)
+    ray.get(handle.acquire.remote(1))
+    started = time.perf_counter()
+    for _ in range(calls):
+        ray.get(handle.acquire.remote(1000))
+    return (time.perf_counter() - started) / calls * 1e6
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python benchmarks/bench_ray.py")
     parser.add_argument(
@@ -173,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         ray.init(num_cpus=args.num_cpus, include_dashboard=False, log_to_driver=False)
         ray.data.DataContext.get_current().enable_progress_bars = False
         ray_start = time.perf_counter() - started
+        permit_us = budget_round_trip(2000)
         results = {
             "stream_batch, one process": run_stream_batch(server, args.rows),
             f"loopai.ray.execute_dataset, {args.actors} actors": run_execute_dataset(
@@ -187,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         server.stop()
     floor = args.rows / results["stream_batch, one process"]["seconds"]
     print(f"ray.init(num_cpus={args.num_cpus}): {ray_start:.1f} s (not counted below)")
+    print(f"one permit from the cluster budget actor (ray.get round trip): {permit_us:.0f} µs")
     print("| job | rows | seconds | rows/s | vs stream_batch | requests sent | rows per request |")
     print("|---|---|---|---|---|---|---|")
     for name, result in results.items():
