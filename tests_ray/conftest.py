@@ -109,5 +109,6 @@ def ray_cluster() -> Iterator[None]:
     ray.init(num_cpus=2, log_to_driver=False, include_dashboard=True)
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
+    context.execution_no_progress_timeout_s = 120  # a stalled job fails the test instead of hanging it
     yield
     ray.shutdown()

@@ -69,6 +69,6 @@ class BudgetClient:
                 return
             await anyio.sleep(wait)
 
-    async def rate_limited(self, retry_after: float | None) -> None:
-        """Tell the budget that a request was answered 429."""
-        await anyio.to_thread.run_sync(_get, self._handle.rate_limited.remote(retry_after))
+    def report_rate_limited(self, retry_after: float | None) -> None:
+        """Tell the budget that a request was answered 429 (sent without waiting for an answer)."""
+        self._handle.rate_limited.remote(retry_after)

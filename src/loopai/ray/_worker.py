@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Callable
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,8 +30,9 @@ __all__ = ["BlockExecutor", "WorkerConfig"]
 
 @dataclass
 class _RateLimitSeen:
-    """Filled in when a request made in this context was answered 429."""
+    """Filled in when a request made in this context was answered 429; ``report`` tells the budget at once."""
 
+    report: Callable[[float | None], object]
     hit: bool = False
     retry_after: float | None = None
 
@@ -68,6 +70,8 @@ def _hand_over(exc: BaseException) -> bool:
     if seen is not None:
         seen.hit = True
         seen.retry_after = exc.retry_after
+        # Now, not when the chunk's call returns: every permit granted meanwhile may be another 429.
+        seen.report(exc.retry_after)
     return True
 
 
@@ -162,7 +166,7 @@ class BlockExecutor:
             pending = items
             for attempt in range(self._config.rate_limit_retries + 1):
                 await self._budget.acquire(len(pending))
-                seen = _RateLimitSeen()
+                seen = _RateLimitSeen(self._budget.report_rate_limited)
                 token = _seen.set(seen)
                 try:
                     response = await self._client.batch_execute_advanced(
@@ -178,7 +182,6 @@ class BlockExecutor:
                     results[int(result.id)] = result
                 if not seen.hit or attempt == self._config.rate_limit_retries:
                     return
-                await self._budget.rate_limited(seen.retry_after)
                 # Only what never reached a program is sent again: no item runs twice.
                 retry = {result.id for result in response.results if _never_ran(result)}
                 pending = [item for item in pending if item.id in retry]
