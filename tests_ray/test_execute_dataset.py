@@ -49,6 +49,18 @@ def test_import_loopai_does_not_import_ray() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
+def test_bad_arguments_are_refused_before_ray_runs_anything() -> None:
+    """A task id that is no UUID, an empty input list or a zero size: ValueError at the call."""
+    ds = ray.data.from_items([{"text": "x"}])
+    task = str(uuid.uuid4())
+    with pytest.raises(ValueError, match="task_id"):
+        loopai.ray.execute_dataset(ds, "not-a-task", input=["text"])
+    with pytest.raises(ValueError, match="input"):
+        loopai.ray.execute_dataset(ds, task, input=[])
+    with pytest.raises(ValueError, match="chunk_size"):
+        loopai.ray.execute_dataset(ds, task, input=["text"], chunk_size=0)
+
+
 def test_100k_rows_each_once_with_failed_rows_kept(start_server: Callable[..., ServerProcess]) -> None:
     """100,000 rows come back once each, outputs right, refused rows kept as success=False."""
     server = start_server()

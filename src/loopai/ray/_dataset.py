@@ -101,15 +101,18 @@ def execute_dataset(
             would starve the tasks that read the input.
 
     Raises:
-        ValueError: ``input`` is neither a list of column names nor a function.
+        ValueError: ``task_id`` is not a UUID, ``input`` is neither a list of column
+            names nor a function, or a size is below 1.
     """
     spec = check_input_spec(input)
-    if batch_size is None:
-        batch_size = 4 * chunk_size if isinstance(chunk_size, int) else 4000
+    try:
+        task = str(uuid.UUID(str(task_id)))
+    except ValueError:
+        raise ValueError(f"task_id must be a task's UUID, got {task_id!r}") from None
     for name, value in (
-        ("batch_size", batch_size),
         ("chunk_size", chunk_size),
         ("requests_in_flight", requests_in_flight),
+        ("batch_size", 4 * chunk_size if batch_size is None else batch_size),
     ):
         if not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
@@ -122,7 +125,7 @@ def execute_dataset(
         budget_name or f"loopai-budget-{uuid.uuid4().hex[:12]}", requests_per_second, items_per_second
     )
     config = WorkerConfig(
-        task_id=str(task_id),
+        task_id=task,
         input=spec,
         budget=budget,
         base_url=base_url,
@@ -140,7 +143,7 @@ def execute_dataset(
     return ds.map_batches(
         BlockExecutor,
         fn_constructor_args=(config,),
-        batch_size=batch_size,
+        batch_size=4 * chunk_size if batch_size is None else batch_size,
         batch_format="pyarrow",
         compute=ray.data.ActorPoolStrategy(
             min_size=concurrency[0] if isinstance(concurrency, tuple) else 1,

@@ -103,10 +103,12 @@ class BlockExecutor:
     """Called by Ray Data with each batch of rows (an Arrow table); returns it with result columns.
 
     The actor keeps one event loop (an anyio blocking portal in a thread) and
-    one `LoopaiClient` with its connection pool for its lifetime.  A batch is
-    split into requests of ``chunk_size`` rows whose item ids are the rows'
-    positions in the batch; up to ``requests_in_flight`` run at once, each
-    after a permit from the cluster budget.
+    one `LoopaiClient` for its lifetime.  A batch is split into requests of
+    ``chunk_size`` rows whose item ids are the rows' positions in the batch;
+    up to ``requests_in_flight`` run at once, each a `batch_execute_advanced`
+    call of one chunk after a permit from the cluster budget.  (Which pool a
+    batch call uses is the client's business: this release's batch runner
+    opens one per call.)
     """
 
     def __init__(self, config: WorkerConfig) -> None:
