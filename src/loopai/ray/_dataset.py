@@ -95,6 +95,7 @@ def execute_dataset(
         rate_limit_retries: How often a request answered 429 is sent again.
         budget_name: The budget actor's name; jobs that give the same name share
             one budget (the first one's rates apply).  Default: a fresh one.
+            ``ray.get(ray.get_actor(name).stats.remote())`` is its `BudgetStats`.
         headers: Extra headers on every request (do not put secrets here).
         ray_remote_args: Passed to ``map_batches``.  Default ``num_cpus=0.25``: an
             actor mostly waits on the network, and actors that reserved every CPU
