@@ -48,18 +48,11 @@ class _ClusterRetryPolicy(RetryPolicy):
     the budget instead pauses every actor until the server's window resets.
     """
 
-    def decide(self, exc: Exception) -> bool | float:
-        if _hand_over(exc):
-            return False
-        return super().decide(exc)
-
     def wait_before_retry(self, exc: BaseException, retry: int, rng: Any = None) -> float | None:
-        """The same for the policy hook of loopai's newer request pipeline (None: do not retry)."""
+        """None (do not retry here) for a 429, which the cluster budget handles; else the policy's wait."""
         if _hand_over(exc):
             return None
-        parent: Any = getattr(super(), "wait_before_retry")  # noqa: B009 - absent before the pipeline
-        result: float | None = parent(exc, retry, rng)
-        return result
+        return super().wait_before_retry(exc, retry, rng)
 
 
 def _hand_over(exc: BaseException) -> bool:
