@@ -3,6 +3,8 @@
 from ._batch import BatchOptions, BatchProgress, BatchStream
 from ._client import LoopaiClient
 from ._not_given import NOT_GIVEN, NotGiven
+from ._rate_budget import RateLimitState
+from ._raw_response import LoopaiResponse, RateLimitInfo
 from ._retry import RetryPolicy
 from ._version import __version__
 from .exceptions import (
@@ -55,9 +57,12 @@ __all__ = [
     "InvalidArgumentException",
     "LoopaiClient",
     "LoopaiException",
+    "LoopaiResponse",
     "NotFoundException",
     "NotGiven",
     "RateLimitException",
+    "RateLimitInfo",
+    "RateLimitState",
     "RedirectException",
     "ResponseDecodeException",
     "ResponseTooLargeException",
@@ -74,7 +79,10 @@ for _name in (
     "BatchProgress",
     "BatchStream",
     "LoopaiClient",
+    "LoopaiResponse",
     "NotGiven",
+    "RateLimitInfo",
+    "RateLimitState",
     "RetryPolicy",
 ):
     globals()[_name].__module__ = __name__

@@ -19,8 +19,8 @@ __all__ = ["main"]
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="loopai",
-        description="The Loopai Cloud API from the shell: tasks, executions, batch jobs from files,"
-        " and a local server.",
+        description="The Loopai Cloud API from the shell: tasks, executions, batch jobs\n"
+        "from files, and a local server.",
         epilog=_status.epilog() + "\n\nRun `loopai COMMAND --help` for a command's options.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import TYPE_CHECKING
 
 from .. import exceptions as errors
@@ -60,9 +61,12 @@ STATUSES: tuple[tuple[int, str], ...] = (
 
 
 def epilog() -> str:
-    """The exit status table, for a command's help."""
-    rows = "\n".join(f"  {status:>3}  {meaning}" for status, meaning in STATUSES)
-    return f"exit status:\n{rows}"
+    """The exit status table, for a command's help (within 78 columns)."""
+    rows = [
+        textwrap.fill(meaning, 78, initial_indent=f"  {status:>3}  ", subsequent_indent=" " * 7)
+        for status, meaning in STATUSES
+    ]
+    return "exit status:\n" + "\n".join(rows)
 
 
 def status_for(error: BaseException) -> int:
