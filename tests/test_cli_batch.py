@@ -42,15 +42,26 @@ def read_output(path: Path) -> list[dict[str, Any]]:
 
 
 def items_sent(server: LocalServer) -> int:
-    return sum(len(json.loads(r.body)["items"]) for r in server.requests_to(BATCH_ROUTE))
+    return sum(len(body["items"]) for body in bodies(server))
+
+
+def bodies(server: LocalServer) -> list[Any]:
+    """The batch requests' bodies; a body cut short by the kill is left out (the server refused it)."""
+    return [body for request in server.requests_to(BATCH_ROUTE) if (body := parsed(request.body)) is not None]
+
+
+def parsed(body: bytes) -> Any:
+    """A JSON body, or None when it is not JSON."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
 
 
 def lines_sent(server: LocalServer) -> Counter[int]:
     """How often each input line reached the server (its number is in its text)."""
     return Counter(
-        int(item["input"]["text"].rsplit(" ", 1)[1])
-        for request in server.requests_to(BATCH_ROUTE)
-        for item in json.loads(request.body)["items"]
+        int(item["input"]["text"].rsplit(" ", 1)[1]) for body in bodies(server) for item in body["items"]
     )
 
 
