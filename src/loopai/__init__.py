@@ -4,6 +4,7 @@ from ._batch_options import BatchOptions, BatchProgress
 from ._batch_runner import BatchStream
 from ._client import NOT_GIVEN, LoopaiClient, NotGiven
 from ._retry import RetryPolicy
+from ._sync_client import SyncBatchStream, SyncLoopaiClient
 from ._version import __version__
 from .exceptions import (
     AuthenticationException,
@@ -59,6 +60,8 @@ __all__ = [
     "ResponseDecodeException",
     "RetryPolicy",
     "ServerException",
+    "SyncBatchStream",
+    "SyncLoopaiClient",
     "Task",
     "TimeoutException",
     "ValidationException",
@@ -72,6 +75,8 @@ for _name in (
     "LoopaiClient",
     "NotGiven",
     "RetryPolicy",
+    "SyncBatchStream",
+    "SyncLoopaiClient",
 ):
     globals()[_name].__module__ = __name__
 del _name

@@ -1,0 +1,410 @@
+"""`SyncLoopaiClient`: the blocking twin of `LoopaiClient`, run on an event loop in a background thread.
+
+Nothing here is a hand-kept copy of an endpoint: each blocking method is
+derived from the async method of the same name (parameters, defaults and
+docstring included), so the two clients cannot drift apart.  A test checks
+that every public async method has its twin.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import re
+import types
+import weakref
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from concurrent.futures import Future
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, overload
+
+import anyio
+
+from ._client import LoopaiClient
+from ._exceptions import ClientClosedException
+from ._loop_thread import LoopThread, wait
+from ._models import BatchExecuteResult
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from types import TracebackType
+
+    from typing_extensions import Self
+
+    from ._batch_options import BatchOptions
+    from ._retry import RetryPolicy
+    from ._transport import AsyncBaseTransport, AsyncHTTPClient, TimeoutTypes
+
+__all__ = ["SyncBatchStream", "SyncLoopaiClient"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_AWAIT = re.compile(r"\basync (with|for)\b|\bawait ")
+
+
+def _blocking_docstring(doc: str | None) -> str | None:
+    """The async method's docstring, its examples read as blocking code."""
+    return None if doc is None else _AWAIT.sub(lambda m: m.group(1) or "", doc)
+
+
+class _SyncMethod(Generic[P, R]):
+    """A method of `SyncLoopaiClient` derived from the `LoopaiClient` method of the same name."""
+
+    def __init__(
+        self,
+        function: Callable[Concatenate[SyncLoopaiClient, P], R],
+        source: Callable[..., object],
+        returns: str | None = None,
+    ) -> None:
+        functools.update_wrapper(function, source)
+        function.__doc__ = _blocking_docstring(function.__doc__)
+        if returns is not None:  # what the twin returns instead of the async method's result
+            signature = inspect.signature(source).replace(return_annotation=returns)
+            function.__signature__ = signature  # type: ignore[attr-defined]
+        self._function = function
+
+    def __set_name__(self, owner: type[object], name: str) -> None:
+        if name != self._function.__name__:
+            raise TypeError(f"{owner.__name__}.{name} must wrap the async method of the same name")
+        self._function.__qualname__ = f"{owner.__name__}.{name}"
+        self._function.__module__ = owner.__module__
+
+    @overload
+    def __get__(
+        self, client: None, owner: type[object] | None = None
+    ) -> Callable[Concatenate[SyncLoopaiClient, P], R]: ...
+    @overload
+    def __get__(self, client: SyncLoopaiClient, owner: type[object] | None = None) -> Callable[P, R]: ...
+    def __get__(
+        self, client: SyncLoopaiClient | None, owner: type[object] | None = None
+    ) -> Callable[Concatenate[SyncLoopaiClient, P], R] | Callable[P, R]:
+        if client is None:
+            return self._function
+        return types.MethodType(self._function, client)
+
+
+def _blocking(method: Callable[Concatenate[LoopaiClient, P], Awaitable[R]]) -> _SyncMethod[P, R]:
+    """The blocking twin of an async method: runs it on the client's loop and waits."""
+
+    def call(self: SyncLoopaiClient, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return self._loop.run(functools.partial(method, self._client, *args, **kwargs))
+
+    return _SyncMethod(call, method)
+
+
+def _streaming(
+    method: Callable[
+        Concatenate[LoopaiClient, P], AbstractAsyncContextManager[AsyncIterator[BatchExecuteResult]]
+    ],
+) -> _SyncMethod[P, SyncBatchStream]:
+    """The blocking twin of a method that returns an async context manager of results."""
+
+    def call(self: SyncLoopaiClient, /, *args: P.args, **kwargs: P.kwargs) -> SyncBatchStream:
+        # Made on the loop's thread: the stream creates loop-bound primitives.
+        stream = self._loop.run_sync(functools.partial(method, self._client, *args, **kwargs))
+        return SyncBatchStream(self._loop, stream)
+
+    return _SyncMethod(call, method, returns="SyncBatchStream")
+
+
+def _rewrapping(
+    method: Callable[Concatenate[LoopaiClient, P], LoopaiClient],
+) -> _SyncMethod[P, SyncLoopaiClient]:
+    """The twin of a method that derives another client (`with_options`)."""
+
+    def call(self: SyncLoopaiClient, /, *args: P.args, **kwargs: P.kwargs) -> SyncLoopaiClient:
+        return SyncLoopaiClient._sharing(self._loop, method(self._client, *args, **kwargs))
+
+    return _SyncMethod(call, method, returns="SyncLoopaiClient")
+
+
+class SyncBatchStream:
+    """Results of a streamed batch, for blocking code: a context manager and an iterator.
+
+    Use it as::
+
+        with client.stream_batch(task_id, inputs) as results:
+            for result in results:
+                ...
+
+    Leaving the block early cancels whatever is still running.
+    """
+
+    def __init__(
+        self,
+        loop: LoopThread,
+        stream: AbstractAsyncContextManager[AsyncIterator[BatchExecuteResult]],
+    ) -> None:
+        self._loop = loop
+        self._stream = stream
+        self._held: Future[bool | None] | None = None
+        self._leave: anyio.Event | None = None
+        self._exit_info: tuple[type[BaseException] | None, BaseException | None, TracebackType | None] = (
+            None,
+            None,
+            None,
+        )
+        self._results: AsyncIterator[BatchExecuteResult] | None = None
+
+    def __enter__(self) -> Self:
+        if self._held is not None:
+            raise RuntimeError("a SyncBatchStream can be entered only once")
+        entered: Future[AsyncIterator[BatchExecuteResult]] = Future()
+        self._held = self._loop.submit(functools.partial(self._hold, entered))
+        try:
+            self._results = wait(entered)
+        except BaseException:
+            self._held.cancel()
+            raise
+        return self
+
+    async def _hold(self, entered: Future[AsyncIterator[BatchExecuteResult]]) -> bool | None:
+        """Enter the async stream and stay in it, in one task, until `__exit__` says to leave."""
+        self._leave = anyio.Event()
+        try:
+            results = await self._stream.__aenter__()
+        except BaseException as exc:
+            entered.set_exception(exc)
+            raise
+        entered.set_result(results)
+        await self._leave.wait()
+        return await self._stream.__aexit__(*self._exit_info)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        assert self._held is not None, "SyncBatchStream used without `with`"
+        assert self._leave is not None
+        self._exit_info = (exc_type, exc, tb)
+        self._results = None
+        self._loop.call_soon(self._leave.set)
+        return wait(self._held)
+
+    def __iter__(self) -> Iterator[BatchExecuteResult]:
+        return self
+
+    def __next__(self) -> BatchExecuteResult:
+        if self._results is None:
+            raise RuntimeError("iterate a SyncBatchStream inside `with`")
+        try:
+            return self._loop.run(self._results.__anext__)
+        except StopAsyncIteration:
+            raise StopIteration from None
+
+
+class SyncLoopaiClient:
+    """A blocking client of the Loopai Cloud API: `LoopaiClient` for code outside an event loop.
+
+    Scripts, notebooks (even with a loop already running), thread pools and
+    plain test functions use it; it takes the arguments of `LoopaiClient`,
+    and each method takes the parameters and returns the results of the
+    async method of the same name.  One background thread runs an event loop
+    for the client; any number of threads may share
+    the client.  Ctrl-C during a call cancels that call; the client stays usable.
+
+    Use it as a context manager, or call `close` when done::
+
+        with SyncLoopaiClient("http://localhost:8080") as client:
+            task = client.get_task(task_id)
+
+    Args:
+        backend: The background loop's anyio backend, ``"asyncio"`` (default)
+            or ``"trio"``.
+        backend_options: Options of that backend (see `anyio.run`).
+
+    The other arguments are those of `LoopaiClient`.
+    """
+
+    _client: LoopaiClient
+    _loop: LoopThread
+    _owner: bool
+    _closed: bool
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout: TimeoutTypes = 30.0,
+        max_retries: int = 3,
+        *,
+        headers: Mapping[str, str] | None = None,
+        http_client: AsyncHTTPClient | None = None,
+        transport: AsyncBaseTransport | None = None,
+        max_connections: int = 100,
+        retry_policy: RetryPolicy | None = None,
+        batch_options: BatchOptions | None = None,
+        backend: str = "asyncio",
+        backend_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        make = functools.partial(
+            LoopaiClient,
+            base_url,
+            api_key,
+            timeout,
+            max_retries,
+            headers=headers,
+            http_client=http_client,
+            transport=transport,
+            max_connections=max_connections,
+            retry_policy=retry_policy,
+            batch_options=batch_options,
+        )
+        loop = LoopThread(backend, backend_options)
+        try:
+            # Built on the loop's thread: the async client may create loop-bound objects.
+            client = loop.run_sync(make)
+        except BaseException:
+            loop.stop()
+            raise
+        self._adopt(loop, client, owner=True)
+        # A client dropped without `close` still closes its pool and stops its thread.
+        weakref.finalize(self, _close_and_stop, loop, client)
+
+    @classmethod
+    def _sharing(cls, loop: LoopThread, client: LoopaiClient) -> SyncLoopaiClient:
+        clone = object.__new__(cls)
+        clone._adopt(loop, client, owner=False)
+        return clone
+
+    def _adopt(self, loop: LoopThread, client: LoopaiClient, *, owner: bool) -> None:
+        self._loop = loop
+        self._client = client
+        self._owner = owner
+        self._closed = False
+
+    # --- lifecycle -----------------------------------------------------------
+
+    def __repr__(self) -> str:
+        return f"Sync{self._client!r}"
+
+    def __enter__(self) -> Self:
+        if self.is_closed:
+            raise ClientClosedException("this SyncLoopaiClient is closed; create a new one")
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the client: its connection pool, then its event loop thread.
+
+        A copy made with `with_options` closes only itself; closing the
+        original closes the pool and the loop for both.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        if self._owner:
+            _close_and_stop(self._loop, self._client)
+        elif not self._loop.closed:
+            self._loop.run(self._client.aclose)
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether the client (or the one it was derived from) has been closed."""
+        return self._closed or self._loop.closed or self._client.is_closed
+
+    @property
+    def base_url(self) -> str:
+        """The API's address, without the ``/api/v1`` prefix."""
+        return self._client.base_url
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The retry settings of every call."""
+        return self._client.retry_policy
+
+    @property
+    def batch_options(self) -> BatchOptions:
+        """The batch runner's defaults (chunking, pacing)."""
+        return self._client.batch_options
+
+    @property
+    def async_client(self) -> LoopaiClient:
+        """The `LoopaiClient` behind this client; use it only on this client's own loop."""
+        return self._client
+
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any:
+            # Public attributes the async client gains (settings, namespaces of
+            # methods) show through, their coroutine methods made blocking.
+            if name.startswith("_"):
+                raise AttributeError(name)
+            return _blocking_view(self._loop, getattr(self._client, name))
+
+    # --- derived from LoopaiClient: one line each, checked by tests/test_sync_client.py -------
+
+    with_options = _rewrapping(LoopaiClient.with_options)
+    create_task = _blocking(LoopaiClient.create_task)
+    get_task = _blocking(LoopaiClient.get_task)
+    execute = _blocking(LoopaiClient.execute)
+    batch_execute = _blocking(LoopaiClient.batch_execute)
+    batch_execute_advanced = _blocking(LoopaiClient.batch_execute_advanced)
+    stream_batch = _streaming(LoopaiClient.stream_batch)
+    batch_validate = _blocking(LoopaiClient.batch_validate)
+    list_artifacts = _blocking(LoopaiClient.list_artifacts)
+    get_artifact = _blocking(LoopaiClient.get_artifact)
+    get_health = _blocking(LoopaiClient.get_health)
+    get_health_detailed = _blocking(LoopaiClient.get_health_detailed)
+    get_readiness = _blocking(LoopaiClient.get_readiness)
+    get_liveness = _blocking(LoopaiClient.get_liveness)
+
+
+def _blocking_view(loop: LoopThread, value: Any) -> Any:
+    """``value`` for blocking callers: coroutine functions run on the loop, namespaces proxied."""
+    if inspect.iscoroutinefunction(value):
+
+        @functools.wraps(value)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return loop.run(functools.partial(value, *args, **kwargs))
+
+        call.__doc__ = _blocking_docstring(value.__doc__)
+        return call
+    if _has_coroutine_methods(value):
+        return _BlockingNamespace(loop, value)
+    return value
+
+
+def _has_coroutine_methods(value: object) -> bool:
+    if isinstance(value, (type, types.ModuleType)) or callable(value):
+        return False
+    return any(
+        inspect.iscoroutinefunction(getattr(type(value), name, None))
+        for name in dir(type(value))
+        if not name.startswith("_")
+    )
+
+
+class _BlockingNamespace:
+    """A blocking view of an object with async methods (such as a ``with_raw_response`` namespace)."""
+
+    def __init__(self, loop: LoopThread, target: object) -> None:
+        self._loop = loop
+        self._target = target
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return _blocking_view(self._loop, getattr(self._target, name))
+
+    def __repr__(self) -> str:
+        return f"<blocking view of {self._target!r}>"
+
+
+def _close_and_stop(loop: LoopThread, client: LoopaiClient) -> None:
+    """Close the async client on its loop, then stop the loop."""
+    try:
+        if not loop.closed:
+            loop.run(client.aclose)
+    finally:
+        loop.stop()
