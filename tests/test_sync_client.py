@@ -242,6 +242,27 @@ def test_closed_client_raises_client_closed(thread_server: tuple[LocalServer, st
         pass
 
 
+def test_closing_during_a_call_releases_its_caller(thread_server: tuple[LocalServer, str]) -> None:
+    """A call in flight in another thread when the client closes raises ClientClosedException there."""
+    server, url = thread_server
+    started = threading.Event()
+
+    async def never_answers(data: dict[str, object]) -> str:
+        started.set()
+        await anyio.sleep_forever()
+        return "unreachable"
+
+    server.register_program("hangs", never_answers)
+    sync = SyncLoopaiClient(url)
+    task = sync.create_task("hangs", "never answers", {"type": "object"}, {"type": "string"})
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(sync.execute, task.id, {})
+        assert started.wait(30)
+        sync.close()
+        with pytest.raises(ClientClosedException):
+            pending.result(timeout=30)
+
+
 def test_with_options_copy_shares_the_loop_and_pool(client: SyncLoopaiClient) -> None:
     """A with_options copy has its own defaults; closing it leaves the original open."""
     copy = client.with_options(max_retries=0, headers={"X-Test": "1"})

@@ -18,10 +18,11 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
+import math
 import threading
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Future, InvalidStateError
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar
 
 try:
     import sniffio
@@ -34,20 +35,20 @@ import anyio.lowlevel
 
 from ._exceptions import ClientClosedException
 
-__all__ = ["LoopThread"]
+__all__ = ["Call", "LoopThread", "wait"]
 
 R = TypeVar("R")
 
 THREAD_NAME = "loopai-sync-client"
 
 
-class _Call:
+class Call(Generic[R]):
     """One call: the future its caller waits on, and its cancel scope once running."""
 
     __slots__ = ("cancelled", "future", "scope")
 
     def __init__(self) -> None:
-        self.future: Future[Any] = Future()
+        self.future: Future[R] = Future()
         self.scope: anyio.CancelScope | None = None
         self.cancelled = False
 
@@ -57,15 +58,28 @@ class _Call:
             self.scope.cancel()
 
 
+_Job: TypeAlias = "tuple[Callable[[], Awaitable[object]], Call[Any]]"
+
+
 class LoopThread:
-    """An event loop of the given anyio backend, running in a daemon thread until `stop`."""
+    """An event loop of the given anyio backend, running in a daemon thread until `stop`.
+
+    Calls are run by worker tasks that stay for the next call (spawning a
+    task per call would cost more than the rest): an idle worker takes the
+    call, or a new worker starts with it.
+    """
 
     def __init__(self, backend: str = "asyncio", backend_options: Mapping[str, Any] | None = None) -> None:
-        ready: Future[tuple[anyio.abc.TaskGroup, Callable[..., object]]] = Future()
+        ready: Future[Callable[..., object]] = Future()
+        self._send, self._receive = anyio.create_memory_object_stream[_Job](math.inf)
+        # Read and written on the loop's thread only:
+        self._idle = 0  # workers waiting for a call
+        self._active: set[Call[Any]] = set()
 
         async def hold_task_group() -> None:
             async with anyio.create_task_group() as group:
-                ready.set_result((group, _scheduler(backend)))
+                self._group = group
+                ready.set_result(_scheduler(backend))
                 await anyio.sleep_forever()
 
         def main() -> None:
@@ -77,7 +91,7 @@ class LoopThread:
 
         self._thread = threading.Thread(target=main, name=THREAD_NAME, daemon=True)
         self._thread.start()
-        self._group, self._schedule = ready.result()
+        self._schedule = ready.result()
         self.closed = False
 
     def check_open(self) -> None:
@@ -85,17 +99,29 @@ class LoopThread:
         if self.closed:
             raise ClientClosedException("this SyncLoopaiClient is closed; create a new one")
 
-    def submit(self, function: Callable[[], Awaitable[R]]) -> Future[R]:
-        """Start ``function`` on the loop; its future has the result (cancel it to cancel the call)."""
+    def submit(self, function: Callable[[], Awaitable[R]]) -> Call[R]:
+        """Start ``function`` on the loop; `wait` for its result, or `cancel` it."""
         self.check_open()
-        call = _Call()
-        self._schedule(self._group.start_soon, self._run_call, function, call)
-        call.future.add_done_callback(lambda future: self._cancelled(future, call))
-        return call.future
+        call: Call[R] = Call()
+        self._schedule(self._dispatch, function, call)
+        return call
+
+    def wait(self, call: Call[R]) -> R:
+        """The call's result; if the wait is interrupted (Ctrl-C), the call is cancelled first."""
+        try:
+            return call.future.result()
+        except BaseException:
+            self.cancel(call)
+            raise
+
+    def cancel(self, call: Call[Any]) -> None:
+        """Cancel a call, unless it has ended."""
+        if call.future.cancel() and not self.closed:
+            self._schedule(call.cancel)
 
     def run(self, function: Callable[[], Awaitable[R]]) -> R:
         """Run ``function`` on the loop and wait; an interrupt (Ctrl-C) while waiting cancels it."""
-        return wait(self.submit(function))
+        return self.wait(self.submit(function))
 
     def run_sync(self, function: Callable[[], R]) -> R:
         """Call ``function`` on the loop's thread (objects bound to the loop are made there)."""
@@ -110,25 +136,48 @@ class LoopThread:
         self.check_open()
         self._schedule(function)
 
-    def _cancelled(self, future: Future[Any], call: _Call) -> None:
-        if future.cancelled() and not self.closed:
-            self._schedule(call.cancel)
+    def _dispatch(self, function: Callable[[], Awaitable[object]], call: Call[Any]) -> None:
+        # On the loop's thread.
+        if self._idle:
+            self._idle -= 1
+            self._send.send_nowait((function, call))
+        else:
+            self._group.start_soon(self._work, function, call)
 
-    async def _run_call(self, function: Callable[[], Awaitable[object]], call: _Call) -> None:
-        with anyio.CancelScope() as scope:
-            call.scope = scope
-            if call.cancelled:
-                scope.cancel()
-            try:
-                result = await function()
-            except anyio.get_cancelled_exc_class():
-                # Not by its caller (that future is already cancelled): the loop is stopping.
-                _settle(call.future, ClientClosedException("the SyncLoopaiClient was closed during the call"))
-                raise
-            except BaseException as exc:  # KeyboardInterrupt too: it belongs to the caller, not the loop
-                _settle(call.future, exc)
-            else:
-                _settle(call.future, None, result)
+    async def _work(self, function: Callable[[], Awaitable[object]], call: Call[Any]) -> None:
+        while True:
+            await self._run_call(function, call)
+            self._idle += 1
+            function, call = await self._receive.receive()
+
+    async def _run_call(self, function: Callable[[], Awaitable[object]], call: Call[Any]) -> None:
+        self._active.add(call)
+        try:
+            with anyio.CancelScope() as scope:
+                call.scope = scope
+                if call.cancelled:
+                    scope.cancel()
+                try:
+                    result = await function()
+                except anyio.get_cancelled_exc_class():
+                    raise
+                except BaseException as exc:  # KeyboardInterrupt too: it belongs to the caller, not the loop
+                    _settle(call.future, exc)
+                else:
+                    _settle(call.future, None, result)
+        finally:
+            self._active.discard(call)
+            # Cancelled, and not by its caller (that future is cancelled already): by `stop`
+            # or `cancel_all`; a no-op for a settled call.
+            _settle(call.future, ClientClosedException("the SyncLoopaiClient was closed during the call"))
+
+    def cancel_all(self) -> None:
+        """Cancel every call in progress, soon; their callers get `ClientClosedException`."""
+        self.call_soon(self._cancel_active)
+
+    def _cancel_active(self) -> None:
+        for call in list(self._active):
+            call.cancel()
 
     def stop(self) -> None:
         """Cancel whatever still runs, stop the loop and wait for its thread to end."""
@@ -139,6 +188,13 @@ class LoopThread:
             self._schedule(self._group.cancel_scope.cancel)
         if threading.current_thread() is not self._thread:
             self._thread.join()
+        # Calls handed over but never started: their callers are told, not left waiting.
+        with contextlib.suppress(anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
+            while True:
+                _, call = self._receive.receive_nowait()
+                _settle(call.future, ClientClosedException("the SyncLoopaiClient was closed during the call"))
+        self._send.close()
+        self._receive.close()
 
 
 def wait(future: Future[R]) -> R:

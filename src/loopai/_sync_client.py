@@ -22,7 +22,7 @@ import anyio
 
 from ._client import LoopaiClient
 from ._exceptions import ClientClosedException
-from ._loop_thread import LoopThread, wait
+from ._loop_thread import Call, LoopThread, wait
 from ._models import BatchExecuteResult
 
 if TYPE_CHECKING:
@@ -138,7 +138,7 @@ class SyncBatchStream:
     ) -> None:
         self._loop = loop
         self._stream = stream
-        self._held: Future[bool | None] | None = None
+        self._held: Call[bool | None] | None = None
         self._leave: anyio.Event | None = None
         self._exit_info: tuple[type[BaseException] | None, BaseException | None, TracebackType | None] = (
             None,
@@ -155,7 +155,7 @@ class SyncBatchStream:
         try:
             self._results = wait(entered)
         except BaseException:
-            self._held.cancel()
+            self._loop.cancel(self._held)
             raise
         return self
 
@@ -182,7 +182,7 @@ class SyncBatchStream:
         self._exit_info = (exc_type, exc, tb)
         self._results = None
         self._loop.call_soon(self._leave.set)
-        return wait(self._held)
+        return self._loop.wait(self._held)
 
     def __iter__(self) -> Iterator[BatchExecuteResult]:
         return self
@@ -402,9 +402,10 @@ class _BlockingNamespace:
 
 
 def _close_and_stop(loop: LoopThread, client: LoopaiClient) -> None:
-    """Close the async client on its loop, then stop the loop."""
+    """Cancel the calls in progress, close the async client on its loop, then stop the loop."""
     try:
         if not loop.closed:
+            loop.cancel_all()
             loop.run(client.aclose)
     finally:
         loop.stop()
