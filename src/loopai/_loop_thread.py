@@ -18,11 +18,10 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
-import math
 import threading
 from collections.abc import Awaitable, Callable, Mapping
-from concurrent.futures import Future, InvalidStateError
-from typing import Any, Generic, TypeAlias, TypeVar
+from concurrent.futures import Future
+from typing import Any, Generic, TypeVar, cast
 
 try:
     import sniffio
@@ -43,14 +42,37 @@ THREAD_NAME = "loopai-sync-client"
 
 
 class Call(Generic[R]):
-    """One call: the future its caller waits on, and its cancel scope once running."""
+    """One call: its outcome, the lock its caller waits on, and its cancel scope once running.
 
-    __slots__ = ("cancelled", "future", "scope")
+    Lighter than a `concurrent.futures.Future` (one lock, no condition or
+    callbacks): the hand-over is most of what the sync client adds to a call.
+    """
+
+    __slots__ = ("_done", "_exception", "_result", "cancelled", "scope", "settled")
 
     def __init__(self) -> None:
-        self.future: Future[R] = Future()
+        self._done = threading.Lock()
+        self._done.acquire()
+        self._result: R | None = None
+        self._exception: BaseException | None = None
+        self.settled = False  # written on the loop's thread only
         self.scope: anyio.CancelScope | None = None
         self.cancelled = False
+
+    def settle(self, exc: BaseException | None, result: R | None = None) -> None:
+        """Record the outcome and wake the caller; the first outcome wins (on the loop's thread)."""
+        if not self.settled:
+            self.settled = True
+            self._exception, self._result = exc, result
+            self._done.release()
+
+    def result(self) -> R:
+        """Wait for the outcome: the result, or the exception raised (interruptible by Ctrl-C)."""
+        self._done.acquire()
+        self._done.release()
+        if self._exception is not None:
+            raise self._exception
+        return cast("R", self._result)
 
     def cancel(self) -> None:  # on the loop's thread
         self.cancelled = True
@@ -58,7 +80,14 @@ class Call(Generic[R]):
             self.scope.cancel()
 
 
-_Job: TypeAlias = "tuple[Callable[[], Awaitable[object]], Call[Any]]"
+class _Worker:
+    """A worker task's mailbox while it waits for its next call."""
+
+    __slots__ = ("job", "wake")
+
+    def __init__(self) -> None:
+        self.job: tuple[Callable[[], Awaitable[object]], Call[Any]] | None = None
+        self.wake: anyio.Event | None = None
 
 
 class LoopThread:
@@ -71,10 +100,8 @@ class LoopThread:
 
     def __init__(self, backend: str = "asyncio", backend_options: Mapping[str, Any] | None = None) -> None:
         ready: Future[Callable[..., object]] = Future()
-        self._send, self._receive = anyio.create_memory_object_stream[_Job](math.inf)
-        # Read and written on the loop's thread only:
-        self._idle = 0  # workers waiting for a call
-        self._active: set[Call[Any]] = set()
+        self._idle: list[_Worker] = []  # workers waiting for a call (on the loop's thread only)
+        self._pending: set[Call[Any]] = set()  # calls submitted and not ended
 
         async def hold_task_group() -> None:
             async with anyio.create_task_group() as group:
@@ -103,20 +130,21 @@ class LoopThread:
         """Start ``function`` on the loop; `wait` for its result, or `cancel` it."""
         self.check_open()
         call: Call[R] = Call()
+        self._pending.add(call)
         self._schedule(self._dispatch, function, call)
         return call
 
     def wait(self, call: Call[R]) -> R:
         """The call's result; if the wait is interrupted (Ctrl-C), the call is cancelled first."""
         try:
-            return call.future.result()
+            return call.result()
         except BaseException:
             self.cancel(call)
             raise
 
     def cancel(self, call: Call[Any]) -> None:
         """Cancel a call, unless it has ended."""
-        if call.future.cancel() and not self.closed:
+        if not call.settled and not self.closed:
             self._schedule(call.cancel)
 
     def run(self, function: Callable[[], Awaitable[R]]) -> R:
@@ -139,44 +167,47 @@ class LoopThread:
     def _dispatch(self, function: Callable[[], Awaitable[object]], call: Call[Any]) -> None:
         # On the loop's thread.
         if self._idle:
-            self._idle -= 1
-            self._send.send_nowait((function, call))
+            worker = self._idle.pop()
+            worker.job = (function, call)
+            assert worker.wake is not None
+            worker.wake.set()
         else:
             self._group.start_soon(self._work, function, call)
 
     async def _work(self, function: Callable[[], Awaitable[object]], call: Call[Any]) -> None:
-        while True:
-            await self._run_call(function, call)
-            self._idle += 1
-            function, call = await self._receive.receive()
-
-    async def _run_call(self, function: Callable[[], Awaitable[object]], call: Call[Any]) -> None:
-        self._active.add(call)
-        try:
-            with anyio.CancelScope() as scope:
+        """Run calls one after the other; a cancelled call ends its worker (its scope is spent)."""
+        worker = _Worker()
+        with anyio.CancelScope() as scope:
+            while True:
                 call.scope = scope
-                if call.cancelled:
-                    scope.cancel()
                 try:
+                    if call.cancelled:  # before it started
+                        scope.cancel()
                     result = await function()
                 except anyio.get_cancelled_exc_class():
                     raise
                 except BaseException as exc:  # KeyboardInterrupt too: it belongs to the caller, not the loop
-                    _settle(call.future, exc)
+                    call.settle(exc)
                 else:
-                    _settle(call.future, None, result)
-        finally:
-            self._active.discard(call)
-            # Cancelled, and not by its caller (that future is cancelled already): by `stop`
-            # or `cancel_all`; a no-op for a settled call.
-            _settle(call.future, ClientClosedException("the SyncLoopaiClient was closed during the call"))
+                    call.settle(None, result)
+                finally:
+                    call.scope = None
+                    self._pending.discard(call)
+                    # Cancelled (by its interrupted caller, who no longer waits, or by `stop` or
+                    # `cancel_all`); a no-op for a call that has its outcome.
+                    call.settle(_closed_during_call())
+                worker.wake = anyio.Event()
+                self._idle.append(worker)
+                await worker.wake.wait()
+                assert worker.job is not None
+                (function, call), worker.job = worker.job, None
 
     def cancel_all(self) -> None:
         """Cancel every call in progress, soon; their callers get `ClientClosedException`."""
         self.call_soon(self._cancel_active)
 
     def _cancel_active(self) -> None:
-        for call in list(self._active):
+        for call in list(self._pending):
             call.cancel()
 
     def stop(self) -> None:
@@ -188,13 +219,13 @@ class LoopThread:
             self._schedule(self._group.cancel_scope.cancel)
         if threading.current_thread() is not self._thread:
             self._thread.join()
-        # Calls handed over but never started: their callers are told, not left waiting.
-        with contextlib.suppress(anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
-            while True:
-                _, call = self._receive.receive_nowait()
-                _settle(call.future, ClientClosedException("the SyncLoopaiClient was closed during the call"))
-        self._send.close()
-        self._receive.close()
+        # Calls handed over but never run to the end: their callers are told, not left waiting.
+        for call in list(self._pending):
+            call.settle(_closed_during_call())
+
+
+def _closed_during_call() -> ClientClosedException:
+    return ClientClosedException("the SyncLoopaiClient was closed during the call")
 
 
 def wait(future: Future[R]) -> R:
@@ -222,12 +253,3 @@ def _scheduler(backend: str) -> Callable[..., object]:
         native.call_soon_threadsafe if hasattr(native, "call_soon_threadsafe") else native.run_sync_soon
     )
     return functools.partial(call_soon, context.run)
-
-
-def _settle(future: Future[Any], exc: BaseException | None, result: object = None) -> None:
-    """Hand a call's outcome to its waiting thread, unless the caller gave up on it."""
-    with contextlib.suppress(InvalidStateError):  # cancelled by its caller meanwhile
-        if exc is not None:
-            future.set_exception(exc)
-        else:
-            future.set_result(result)
