@@ -5,7 +5,9 @@ another process (`fixed_server.py`), one request at a time; this process's
 CPU time (both threads of the sync client: the caller's and its event
 loop's) is divided by the requests sent.  The async client runs on the
 backend named; the sync client's background loop runs on the same backend.
-Also measured: the sync client shared by 4 threads.
+Also measured: the sync client shared by 4 threads, and streaming a batch
+(`stream_batch`, one result handed over per item) against the bundled local
+server in its own process: items/s and CPU per item, async against sync.
 
 python -m benchmarks.bench_sync          # full size
 python -m benchmarks.bench_sync --quick  # a smoke run
@@ -24,7 +26,8 @@ import anyio
 
 from loopai import LoopaiClient, SyncLoopaiClient
 
-from ._harness import server_process
+from ._harness import loopai_server, server_process
+from .bench_batch import RUNNER_OPTIONS, SPAM_TASK, inputs
 from .fixed_server import TASK_ID
 
 INPUT: dict[str, Any] = {"text": "Buy now for free money!"}
@@ -72,6 +75,27 @@ def _measure_sync(client: SyncLoopaiClient, total: int, threads: int) -> tuple[f
     return _per_request(wall, cpu, per_thread * threads)
 
 
+def _stream_async(url: str, items: int, backend: str) -> tuple[float, float]:
+    async def main() -> tuple[float, float]:
+        async with LoopaiClient(url, timeout=600.0) as client:
+            task = await client.create_task(name=f"bench-{time.monotonic_ns()}", **SPAM_TASK)
+            wall, cpu = time.perf_counter(), time.process_time()
+            async with client.stream_batch(task.id, inputs(items), options=RUNNER_OPTIONS) as results:
+                count = sum([1 async for _ in results])
+            return _per_request(wall, cpu, count)
+
+    return anyio.run(main, backend=backend)
+
+
+def _stream_sync(url: str, items: int, backend: str) -> tuple[float, float]:
+    with SyncLoopaiClient(url, timeout=600.0, backend=backend) as client:
+        task = client.create_task(name=f"bench-{time.monotonic_ns()}", **SPAM_TASK)
+        wall, cpu = time.perf_counter(), time.process_time()
+        with client.stream_batch(task.id, inputs(items), options=RUNNER_OPTIONS) as results:
+            count = sum(1 for _ in results)
+        return _per_request(wall, cpu, count)
+
+
 def run(quick: bool = False) -> dict[str, Any]:
     """Per-request wall and CPU time of the async and the sync client, on asyncio and trio."""
     total = 100 if quick else 3_000
@@ -92,6 +116,22 @@ def run(quick: bool = False) -> dict[str, Any]:
                 }
                 for name, runs in samples.items()
             }
+    items = 2_000 if quick else 50_000
+    stream: dict[str, Any] = {}
+    with loopai_server() as url:
+        for backend in ("asyncio", "trio"):
+            runs = {"async": [], "sync": []}  # type: dict[str, list[tuple[float, float]]]
+            for _ in range(1 if quick else 3):
+                runs["async"].append(_stream_async(url, items, backend))
+                runs["sync"].append(_stream_sync(url, items, backend))
+            stream[backend] = {
+                name: {
+                    "items_per_second": 1e6 / statistics.median(r[0] for r in samples),
+                    "cpu_us_per_item": statistics.median(r[1] for r in samples),
+                }
+                for name, samples in runs.items()
+            }
+    results["stream"] = {"items": items, **stream}
     return results
 
 
@@ -101,12 +141,27 @@ def table(results: dict[str, Any]) -> list[str]:
         "| backend | client | CPU µs/request | wall µs/request | CPU vs async client |",
         "|---|---|---|---|---|",
     ]
-    for backend, clients in results.items():
+    for backend in ("asyncio", "trio"):
+        clients = results[backend]
         floor = clients[CLIENTS[0]]["cpu_us"]
         for name, figures in clients.items():
             lines.append(
                 f"| {backend} | {name} | {figures['cpu_us']:.0f} | {figures['wall_us']:.0f}"
                 f" | {figures['cpu_us'] / floor:.2f}x |"
+            )
+    stream = results["stream"]
+    lines += [
+        "",
+        f"| stream_batch, {stream['items']:,} items | client | items/s | CPU µs/item | CPU vs async |",
+        "|---|---|---|---|---|",
+    ]
+    for backend in ("asyncio", "trio"):
+        figures = stream[backend]
+        for name in ("async", "sync"):
+            lines.append(
+                f"| {backend} | {name} | {figures[name]['items_per_second']:,.0f}"
+                f" | {figures[name]['cpu_us_per_item']:.1f}"
+                f" | {figures[name]['cpu_us_per_item'] / figures['async']['cpu_us_per_item']:.2f}x |"
             )
     return lines
 

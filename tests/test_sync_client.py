@@ -190,6 +190,16 @@ def test_stream_batch_yields_every_result(client: SyncLoopaiClient) -> None:
     assert ids == [str(i) for i in range(120)]
 
 
+def test_a_full_read_ahead_buffer_waits_for_the_reader(client: SyncLoopaiClient) -> None:
+    """With a read-ahead of 3 results, every result still arrives once and in input order."""
+    task = client.create_task(**SPAM_TASK)
+    stream = client.stream_batch(task.id, [{"text": f"m{i}"} for i in range(50)], ordered=True)
+    stream._read_ahead = 3
+    with stream as results:
+        ids = [result.id for result in results]
+    assert ids == [str(i) for i in range(50)]
+
+
 def test_leaving_a_stream_early_cancels_the_rest(
     thread_server: tuple[LocalServer, str], client: SyncLoopaiClient
 ) -> None:

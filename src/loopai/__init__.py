@@ -4,7 +4,8 @@ from ._batch_options import BatchOptions, BatchProgress
 from ._batch_runner import BatchStream
 from ._client import NOT_GIVEN, LoopaiClient, NotGiven
 from ._retry import RetryPolicy
-from ._sync_client import SyncBatchStream, SyncLoopaiClient
+from ._sync_batch_stream import SyncBatchStream
+from ._sync_client import SyncLoopaiClient
 from ._version import __version__
 from .exceptions import (
     AuthenticationException,

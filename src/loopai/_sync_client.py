@@ -13,17 +13,15 @@ import inspect
 import re
 import types
 import weakref
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from concurrent.futures import Future
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
-import anyio
-
 from ._client import LoopaiClient
 from ._exceptions import ClientClosedException
-from ._loop_thread import Call, LoopThread, wait
+from ._loop_thread import LoopThread
 from ._models import BatchExecuteResult
+from ._sync_batch_stream import SyncBatchStream
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -35,7 +33,7 @@ if TYPE_CHECKING:
     from ._retry import RetryPolicy
     from ._transport import AsyncBaseTransport, AsyncHTTPClient, TimeoutTypes
 
-__all__ = ["SyncBatchStream", "SyncLoopaiClient"]
+__all__ = ["SyncLoopaiClient"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -117,83 +115,6 @@ def _rewrapping(
         return SyncLoopaiClient._sharing(self._loop, method(self._client, *args, **kwargs))
 
     return _SyncMethod(call, method, returns="SyncLoopaiClient")
-
-
-class SyncBatchStream:
-    """Results of a streamed batch, for blocking code: a context manager and an iterator.
-
-    Use it as::
-
-        with client.stream_batch(task_id, inputs) as results:
-            for result in results:
-                ...
-
-    Leaving the block early cancels whatever is still running.
-    """
-
-    def __init__(
-        self,
-        loop: LoopThread,
-        stream: AbstractAsyncContextManager[AsyncIterator[BatchExecuteResult]],
-    ) -> None:
-        self._loop = loop
-        self._stream = stream
-        self._held: Call[bool | None] | None = None
-        self._leave: anyio.Event | None = None
-        self._exit_info: tuple[type[BaseException] | None, BaseException | None, TracebackType | None] = (
-            None,
-            None,
-            None,
-        )
-        self._results: AsyncIterator[BatchExecuteResult] | None = None
-
-    def __enter__(self) -> Self:
-        if self._held is not None:
-            raise RuntimeError("a SyncBatchStream can be entered only once")
-        entered: Future[AsyncIterator[BatchExecuteResult]] = Future()
-        self._held = self._loop.submit(functools.partial(self._hold, entered))
-        try:
-            self._results = wait(entered)
-        except BaseException:
-            self._loop.cancel(self._held)
-            raise
-        return self
-
-    async def _hold(self, entered: Future[AsyncIterator[BatchExecuteResult]]) -> bool | None:
-        """Enter the async stream and stay in it, in one task, until `__exit__` says to leave."""
-        self._leave = anyio.Event()
-        try:
-            results = await self._stream.__aenter__()
-        except BaseException as exc:
-            entered.set_exception(exc)
-            raise
-        entered.set_result(results)
-        await self._leave.wait()
-        return await self._stream.__aexit__(*self._exit_info)
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool | None:
-        assert self._held is not None, "SyncBatchStream used without `with`"
-        assert self._leave is not None
-        self._exit_info = (exc_type, exc, tb)
-        self._results = None
-        self._loop.call_soon(self._leave.set)
-        return self._loop.wait(self._held)
-
-    def __iter__(self) -> Iterator[BatchExecuteResult]:
-        return self
-
-    def __next__(self) -> BatchExecuteResult:
-        if self._results is None:
-            raise RuntimeError("iterate a SyncBatchStream inside `with`")
-        try:
-            return self._loop.run(self._results.__anext__)
-        except StopAsyncIteration:
-            raise StopIteration from None
 
 
 class SyncLoopaiClient:
