@@ -347,8 +347,10 @@ INTERRUPT_SCRIPT = textwrap.dedent(
 
 
     def interrupt():
-        started.wait(30)
-        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(2):
+            started.wait(30)
+            started.clear()
+            os.kill(os.getpid(), signal.SIGINT)
 
 
     server = LocalServer(seed=0)
@@ -362,6 +364,15 @@ INTERRUPT_SCRIPT = textwrap.dedent(
             print("interrupted")
         print("server saw the call cancelled:", cancelled.wait(30))
         print("then:", client.get_health().status)
+        cancelled.clear()
+        try:
+            with client.stream_batch(task.id, [{}]) as results:
+                for _ in results:
+                    pass
+        except KeyboardInterrupt:
+            print("stream interrupted")
+        print("server saw the stream cancelled:", cancelled.wait(30))
+        print("then:", client.get_liveness().status)
     """
 )
 
@@ -378,6 +389,9 @@ def test_ctrl_c_cancels_the_call_and_keeps_the_client(loop_backend: str, tmp_pat
         "interrupted",
         "server saw the call cancelled: True",
         "then: healthy",
+        "stream interrupted",
+        "server saw the stream cancelled: True",
+        "then: alive",
     ], completed.stderr
 
 

@@ -97,7 +97,10 @@ class SyncBatchStream:
         assert self._pump_call is not None
         assert self._leave is not None
         self._open = False
-        self._exit_info = (exc_type, exc, tb)
+        if exc is None or isinstance(exc, Exception):
+            self._exit_info = (exc_type, exc, tb)
+        # else Ctrl-C (or SystemExit) in this thread: it is this thread's to raise, not the loop's;
+        # the stream is told only that the block ended, which cancels what still runs.
         self._loop.cancel(self._pump_call)
         self._loop.call_soon(self._leave.set)
         return self._loop.wait(self._held)
