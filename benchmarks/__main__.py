@@ -12,7 +12,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from . import bench_batch, bench_client, bench_models
+from . import bench_batch, bench_client, bench_models, bench_sync
 from ._harness import machine_line
 
 README = Path(__file__).with_name("README.md")
@@ -24,15 +24,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke run")
     parser.add_argument("--update-readme", action="store_true", help="write the table into README.md")
     parser.add_argument(
-        "--only", choices=("models", "client", "batch"), action="append", help="run only these parts"
+        "--only", choices=("models", "client", "sync", "batch"), action="append", help="run only these parts"
     )
     args = parser.parse_args(argv)
-    parts = args.only or ["models", "client", "batch"]
+    parts = args.only or ["models", "client", "sync", "batch"]
     sections = [
         f"Measured {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC on {machine_line()}.",
         f"Command: `python -m benchmarks{' --quick' if args.quick else ''}` (what `nox -s bench` runs).",
     ]
-    modules = {"models": bench_models, "client": bench_client, "batch": bench_batch}
+    modules = {"models": bench_models, "client": bench_client, "sync": bench_sync, "batch": bench_batch}
     for part in parts:
         print(f"running {part} ...", file=sys.stderr, flush=True)
         module = modules[part]
