@@ -4,13 +4,13 @@ The same idea as anyio's blocking portal (``anyio.from_thread``), cut to
 what the sync client needs, and with two differences that matter to it:
 
 - a call is handed to the loop without waiting (one thread switch there,
-  one back with the result), where the portal waits for the task to be
-  spawned first: about a quarter less CPU per call;
+  one back with the result) and run by a resident worker task, where the
+  portal waits for a new task to be spawned first: 26-32 µs of CPU per
+  call against 64-84 µs (see benchmarks/README.md);
 - callers may themselves be inside a running trio loop (trio refuses its
   own ``from_thread`` functions there; the loop's native token does not).
 
-Calls run as tasks of one task group that lives as long as the thread.
-An exception in the waiting thread (Ctrl-C) cancels the call's task.
+An exception in the waiting thread (Ctrl-C) cancels the call on the loop.
 """
 
 from __future__ import annotations
@@ -131,7 +131,11 @@ class LoopThread:
         self.check_open()
         call: Call[R] = Call()
         self._pending.add(call)
-        self._schedule(self._dispatch, function, call)
+        try:
+            self._schedule(self._dispatch, function, call)
+        except RuntimeError:  # the loop ended meanwhile (closed from another thread)
+            self._pending.discard(call)
+            raise ClientClosedException("this SyncLoopaiClient is closed; create a new one") from None
         return call
 
     def wait(self, call: Call[R]) -> R:

@@ -112,7 +112,8 @@ def _rewrapping(
     """The twin of a method that derives another client (`with_options`)."""
 
     def call(self: SyncLoopaiClient, /, *args: P.args, **kwargs: P.kwargs) -> SyncLoopaiClient:
-        return SyncLoopaiClient._sharing(self._loop, method(self._client, *args, **kwargs))
+        derived = self._loop.run_sync(functools.partial(method, self._client, *args, **kwargs))
+        return SyncLoopaiClient._sharing(self._loop, derived)
 
     return _SyncMethod(call, method, returns="SyncLoopaiClient")
 
@@ -121,11 +122,12 @@ class SyncLoopaiClient:
     """A blocking client of the Loopai Cloud API: `LoopaiClient` for code outside an event loop.
 
     Scripts, notebooks (even with a loop already running), thread pools and
-    plain test functions use it; it takes the arguments of `LoopaiClient`,
+    plain test functions use it.  It takes the arguments of `LoopaiClient`,
     and each method takes the parameters and returns the results of the
-    async method of the same name.  One background thread runs an event loop
-    for the client; any number of threads may share
-    the client.  Ctrl-C during a call cancels that call; the client stays usable.
+    async method of the same name; other public attributes of the async
+    client read through.  One background thread runs an event loop for the
+    client, and any number of threads may share the client.  Ctrl-C during a
+    call cancels that call; the client stays usable.
 
     Use it as a context manager, or call `close` when done::
 
