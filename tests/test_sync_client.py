@@ -15,6 +15,8 @@ from pathlib import Path
 
 import anyio
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import loopai
 from loopai import (
@@ -166,6 +168,19 @@ def test_threads_share_one_client(thread_server: tuple[LocalServer, str], client
         outputs = list(pool.map(lambda text: client.execute(task.id, {"text": text}).output, texts))
     assert outputs == ["spam" if i % 2 else "not_spam" for i in range(40)]
     assert len(thread_server[0].requests_to("*/execute")) == 40
+
+
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(text=st.text(max_size=200))
+def test_a_plain_hypothesis_property_uses_the_sync_client(
+    loopai_server: LocalServer, loopai_sync_client: SyncLoopaiClient, text: str
+) -> None:
+    """A property written as a plain function checks the server's classifier through the fixtures."""
+    if not loopai_server.store.tasks:
+        loopai_sync_client.create_task(**SPAM_TASK)
+    (task_id,) = loopai_server.store.tasks
+    output = loopai_sync_client.execute(task_id, {"text": text}).output
+    assert output in {"spam", "not_spam"}
 
 
 async def test_works_inside_a_running_event_loop(
