@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import inspect
 import subprocess
@@ -9,7 +10,7 @@ import sys
 import textwrap
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from loopai import (
     SyncLoopaiClient,
     ValidationException,
 )
-from loopai._sync_client import _blocking_docstring
+from loopai._blocking_view import blocking_docstring
 from loopai.testing import FAST_RETRIES, LocalServer
 
 from .conftest import HAS_TRIO, SPAM_TASK
@@ -83,7 +84,7 @@ def test_every_async_method_has_a_blocking_twin_with_its_parameters() -> None:
         assert twin is not None, f"SyncLoopaiClient lacks {name}"
         assert not inspect.iscoroutinefunction(twin), name
         assert inspect.signature(twin).parameters == inspect.signature(method).parameters, name  # type: ignore[arg-type]
-        assert twin.__doc__ == _blocking_docstring(method.__doc__), name
+        assert twin.__doc__ == blocking_docstring(method.__doc__), name
         assert twin.__qualname__ == f"SyncLoopaiClient.{name}"
         twins += 1
     assert twins >= 13
@@ -110,6 +111,24 @@ def test_public_attributes_of_the_async_client_show_through(client: SyncLoopaiCl
 def test_async_namespaces_added_later_become_blocking(client: SyncLoopaiClient) -> None:
     """An async-method namespace of the async client (like with_raw_response) shows through, blocking."""
 
+    class Raw:
+        def __init__(self, status: str) -> None:
+            self.status_code = 200
+            self._status = status
+
+        async def parse(self) -> str:
+            return self._status
+
+    def derived(method: Callable[..., Awaitable[str]]) -> Callable[..., Awaitable[Raw]]:
+        @functools.wraps(method)
+        def wrapper(*args: object, **kwargs: object) -> Awaitable[Raw]:
+            async def raw() -> Raw:
+                return Raw(await method(*args, **kwargs))
+
+            return raw()
+
+        return wrapper
+
     class Namespace:
         def __init__(self, owner: LoopaiClient) -> None:
             self.owner = owner
@@ -118,9 +137,14 @@ def test_async_namespaces_added_later_become_blocking(client: SyncLoopaiClient) 
             """The health status."""
             return (await self.owner.get_health()).status + suffix
 
+        raw_health_status = derived(health_status)
+
     client.async_client.extra = Namespace(client.async_client)  # type: ignore[attr-defined]
     view = client.extra  # type: ignore[attr-defined]
     assert view.health_status(suffix="!") == "healthy!"
+    raw = view.raw_health_status(suffix="?")  # a sync wrapper of an async def: still blocking
+    assert raw.status_code == 200
+    assert raw.parse() == "healthy?"  # and what it returns is viewed too
     assert view.owner.get_liveness().status == "alive"  # nested async objects are blocking too
     assert "blocking view" in repr(view)
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import functools
 import inspect
-import re
 import types
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
+from ._blocking_view import blocking_docstring, blocking_view
 from ._client import LoopaiClient
 from ._exceptions import ClientClosedException
 from ._loop_thread import LoopThread
@@ -38,13 +38,6 @@ __all__ = ["SyncLoopaiClient"]
 P = ParamSpec("P")
 R = TypeVar("R")
 
-_AWAIT = re.compile(r"\basync (with|for)\b|\bawait ")
-
-
-def _blocking_docstring(doc: str | None) -> str | None:
-    """The async method's docstring, its examples read as blocking code."""
-    return None if doc is None else _AWAIT.sub(lambda m: m.group(1) or "", doc)
-
 
 class _SyncMethod(Generic[P, R]):
     """A method of `SyncLoopaiClient` derived from the `LoopaiClient` method of the same name."""
@@ -56,7 +49,7 @@ class _SyncMethod(Generic[P, R]):
         returns: str | None = None,
     ) -> None:
         functools.update_wrapper(function, source)
-        function.__doc__ = _blocking_docstring(function.__doc__)
+        function.__doc__ = blocking_docstring(function.__doc__)
         if returns is not None:  # what the twin returns instead of the async method's result
             signature = inspect.signature(source).replace(return_annotation=returns)
             function.__signature__ = signature  # type: ignore[attr-defined]
@@ -263,7 +256,7 @@ class SyncLoopaiClient:
             # methods) show through, their coroutine methods made blocking.
             if name.startswith("_"):
                 raise AttributeError(name)
-            return _blocking_view(self._loop, getattr(self._client, name))
+            return blocking_view(self._loop, getattr(self._client, name))
 
     # --- derived from LoopaiClient: one line each, checked by tests/test_sync_client.py -------
 
@@ -281,47 +274,6 @@ class SyncLoopaiClient:
     get_health_detailed = _blocking(LoopaiClient.get_health_detailed)
     get_readiness = _blocking(LoopaiClient.get_readiness)
     get_liveness = _blocking(LoopaiClient.get_liveness)
-
-
-def _blocking_view(loop: LoopThread, value: Any) -> Any:
-    """``value`` for blocking callers: coroutine functions run on the loop, namespaces proxied."""
-    if inspect.iscoroutinefunction(value):
-
-        @functools.wraps(value)
-        def call(*args: Any, **kwargs: Any) -> Any:
-            return loop.run(functools.partial(value, *args, **kwargs))
-
-        call.__doc__ = _blocking_docstring(value.__doc__)
-        return call
-    if _has_coroutine_methods(value):
-        return _BlockingNamespace(loop, value)
-    return value
-
-
-def _has_coroutine_methods(value: object) -> bool:
-    if isinstance(value, (type, types.ModuleType)) or callable(value):
-        return False
-    return any(
-        inspect.iscoroutinefunction(getattr(type(value), name, None))
-        for name in dir(type(value))
-        if not name.startswith("_")
-    )
-
-
-class _BlockingNamespace:
-    """A blocking view of an object with async methods (such as a ``with_raw_response`` namespace)."""
-
-    def __init__(self, loop: LoopThread, target: object) -> None:
-        self._loop = loop
-        self._target = target
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return _blocking_view(self._loop, getattr(self._target, name))
-
-    def __repr__(self) -> str:
-        return f"<blocking view of {self._target!r}>"
 
 
 def _close_and_stop(loop: LoopThread, client: LoopaiClient) -> None:
