@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gc
+import inspect
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -73,3 +75,34 @@ def loopai_server() -> Iterator[str]:
         "-m", "loopai.testing", "--port", "0", "--compact", "--exact-numbers", "--no-record", "--seed", "1"
     ) as url:
         yield url
+
+
+def reset_peak_rss() -> None:
+    """Reset this process's resident-memory high-water mark (Linux ``VmHWM``).
+
+    getrusage's ru_maxrss would include the parent's size at fork; Linux lets a
+    process reset its own mark instead.
+    """
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def peak_rss_mib() -> float:
+    """This process's resident-memory high-water mark since the last reset, in MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def current_rss_mib() -> float:
+    """This process's resident memory now, in MiB."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * resource.getpagesize() / 2**20
+
+
+def client_accepts(*names: str) -> bool:
+    """Whether `LoopaiClient` takes these keyword arguments (newer versions add some)."""
+    from loopai import LoopaiClient
+
+    parameters = inspect.signature(LoopaiClient).parameters
+    return all(name in parameters for name in names)

@@ -45,7 +45,9 @@ async def _measure(send: Send, total: int, in_flight: int) -> tuple[float, float
     return (time.perf_counter() - wall) / count * 1e6, (time.process_time() - cpu) / count * 1e6
 
 
-async def _run_backend(url: str, levels: list[int], total: int, repeat: int) -> dict[str, Any]:
+async def _run_backend(
+    url: str, levels: list[int], total: int, repeat: int, clients: tuple[str, ...]
+) -> dict[str, Any]:
     execute_url = f"{url}/api/v1/tasks/{TASK_ID}/execute"
     limits = {"max_connections": 64, "max_keepalive_connections": 64}
     async with (
@@ -63,12 +65,13 @@ async def _run_backend(url: str, levels: list[int], total: int, repeat: int) -> 
         async def via_httpx() -> object:
             return (await raw1.post(execute_url, json=PAYLOAD)).json()
 
-        sends: dict[str, Send] = dict(zip(CLIENTS, (via_loopai, via_httpx2, via_httpx), strict=True))
+        every: dict[str, Send] = dict(zip(CLIENTS, (via_loopai, via_httpx2, via_httpx), strict=True))
+        sends = {name: every[name] for name in clients}
         for send in sends.values():  # warm the pools and caches
             await _measure(send, 50, 10)
         results: dict[str, Any] = {}
         for level in levels:
-            samples: dict[str, list[tuple[float, float]]] = {name: [] for name in CLIENTS}
+            samples: dict[str, list[tuple[float, float]]] = {name: [] for name in sends}
             for _ in range(repeat):  # interleaved: the clients share the machine's noise
                 for name, send in sends.items():
                     samples[name].append(await _measure(send, total, level))
@@ -82,15 +85,26 @@ async def _run_backend(url: str, levels: list[int], total: int, repeat: int) -> 
         return results
 
 
-def run(quick: bool = False) -> dict[str, Any]:
-    """Per-request wall and CPU time of the three clients on asyncio and trio."""
-    levels = [1, 10, 50]
-    total = 100 if quick else 3_000
-    repeat = 1 if quick else 7
+def run(
+    quick: bool = False,
+    *,
+    levels: tuple[int, ...] = (1, 10, 50),
+    clients: tuple[str, ...] = CLIENTS,
+    repeat: int | None = None,
+    total: int | None = None,
+) -> dict[str, Any]:
+    """Per-request wall and CPU time of ``clients`` (default all three) on asyncio and trio.
+
+    Results: ``{backend: {str(in_flight): {client: {"wall_us", "cpu_us"}}}}``.
+    """
+    requests = total or (100 if quick else 3_000)
+    rounds = repeat or (1 if quick else 7)
     results: dict[str, Any] = {}
     with server_process("-m", "benchmarks.fixed_server") as url:
         for backend in ("asyncio", "trio"):
-            results[backend] = anyio.run(_run_backend, url, levels, total, repeat, backend=backend)
+            results[backend] = anyio.run(
+                _run_backend, url, list(levels), requests, rounds, clients, backend=backend
+            )
     return results
 
 

@@ -1,4 +1,8 @@
-"""A minimal HTTP/1.1 server that answers every request with one fixed ExecuteResponse.
+"""A minimal HTTP/1.1 server with precomputed answers, so the client's CPU dominates.
+
+``POST /api/v1/batch/execute`` gets a BatchExecuteResponse with one result
+per request item (same ids, ~5% failed; built once per distinct id list and
+cached); every other request gets one fixed ExecuteResponse.
 
 Runs in its own process so the client's CPU time is measured alone:
 ``python -m benchmarks.fixed_server`` prints ``listening on URL``.  It is
@@ -10,6 +14,11 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections import OrderedDict
+
+import msgspec
+
+from .wire_data import batch_response
 
 TASK_ID = "6f1c0a9e-3c55-4b0a-9d7e-2f4a1c3b5d7e"
 BODY = json.dumps(
@@ -25,16 +34,46 @@ BODY = json.dumps(
         "executed_at": "2025-10-27T12:34:56.1234567Z",
     }
 ).encode()
-RESPONSE = (
-    b"HTTP/1.1 200 OK\r\ncontent-type: application/json; charset=utf-8\r\n"
-    b"api-supported-versions: 1.0\r\ncontent-length: " + str(len(BODY)).encode() + b"\r\n\r\n" + BODY
-)
+BATCH_PATH = b"/api/v1/batch/execute"
+
+
+def _response(body: bytes) -> bytes:
+    return (
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json; charset=utf-8\r\n"
+        b"api-supported-versions: 1.0\r\ncontent-length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
+
+
+RESPONSE = _response(BODY)
+
+
+class _Item(msgspec.Struct):
+    id: str
+
+
+class _BatchRequest(msgspec.Struct):
+    items: list[_Item]
+
+
+_decode_request = msgspec.json.Decoder(_BatchRequest).decode
+_batch_answers: OrderedDict[tuple[str, ...], bytes] = OrderedDict()
+
+
+def batch_answer(body: bytes) -> bytes:
+    """The full HTTP answer to a batch request body: one result per item, built once per id list."""
+    ids = tuple(item.id for item in _decode_request(body).items)
+    answer = _batch_answers.get(ids)
+    if answer is None:
+        answer = _batch_answers[ids] = _response(batch_response(len(ids), ids=list(ids)))
+        while len(_batch_answers) > 32:
+            _batch_answers.popitem(last=False)
+    return answer
 
 
 class _Answer(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport: asyncio.Transport = transport  # type: ignore[assignment]
-        self.buffer = b""
+        self.buffer = bytearray()
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -49,8 +88,13 @@ class _Answer(asyncio.Protocol):
                 length = int(head[marker + 15 :].split(b"\r\n", 1)[0])
             if len(self.buffer) < end + 4 + length:
                 return
-            self.buffer = self.buffer[end + 4 + length :]
-            self.transport.write(RESPONSE)
+            request_line = bytes(self.buffer[: self.buffer.find(b"\r\n")])
+            body = bytes(self.buffer[end + 4 : end + 4 + length])
+            del self.buffer[: end + 4 + length]
+            if request_line.startswith(b"POST " + BATCH_PATH):
+                self.transport.write(batch_answer(body))
+            else:
+                self.transport.write(RESPONSE)
 
 
 async def main() -> None:

@@ -14,15 +14,20 @@ def _timestamp(rng: random.Random, *, fresh: bool = True) -> str:
     return f"2025-10-27T12:{rng.randrange(60):02d}:{rng.randrange(60):02d}.{fraction}{'Z' if fresh else ''}"
 
 
-def batch_response(items: int, seed: int = 0) -> bytes:
-    """A BatchExecuteResponse: ~5% failed items without execution_id, string and object outputs."""
+def batch_response(items: int, seed: int = 0, ids: list[str] | None = None) -> bytes:
+    """A BatchExecuteResponse: ~5% failed items without execution_id, string and object outputs.
+
+    Item ids are ``item-0``, ``item-1``, ... unless ``ids`` gives them (then ``items`` is ignored).
+    """
     rng = random.Random(seed)
+    item_ids = ids if ids is not None else [f"item-{n}" for n in range(items)]
+    items = len(item_ids)
     results: list[dict[str, Any]] = []
-    for n in range(items):
+    for n, item_id in enumerate(item_ids):
         if rng.random() < 0.05:
             results.append(
                 {
-                    "id": f"item-{n}",
+                    "id": item_id,
                     "success": False,
                     "error_message": "Input does not match the task's input_schema",
                     "latency_ms": 0,
@@ -37,7 +42,7 @@ def batch_response(items: int, seed: int = 0) -> bytes:
         )
         results.append(
             {
-                "id": f"item-{n}",
+                "id": item_id,
                 "execution_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
                 "success": True,
                 "output": output,

@@ -26,12 +26,10 @@ from loopai import (
     RetryPolicy,
     Task,
 )
-from loopai._batch_runner import _match
 
 if sys.version_info < (3, 11):
     from exceptiongroup import BaseExceptionGroup
-from loopai._pacing import Pacer
-from loopai.models import BatchExecuteResult
+from loopai._batch._pacing import Pacer
 from loopai.testing import Fault, LocalServer
 
 BATCH_ROUTE = "/api/v1/batch/execute"
@@ -68,7 +66,7 @@ def program_faults(server: LocalServer, faults: list[Fault]) -> None:
 
 def runner_tasks() -> list[str]:
     """Names of the batch runner's tasks still alive."""
-    return [t.name for t in anyio.get_running_tasks() if t.name and "_batch_runner" in t.name]
+    return [t.name for t in anyio.get_running_tasks() if t.name and "loopai._batch" in t.name]
 
 
 def client_sockets_to(url: str) -> int:
@@ -399,15 +397,6 @@ async def test_pacer_reserves_slots_at_the_configured_rate(monkeypatch: pytest.M
     assert not Pacer(None, None).active
 
 
-def test_results_are_matched_by_id_when_the_server_reorders_or_drops() -> None:
-    """Mismatched server results are matched by id; a missing one becomes a failure."""
-    results = [BatchExecuteResult(id="b", success=True), BatchExecuteResult(id="x", success=True)]
-    matched = _match(["a", "b"], results)
-    assert [r.id for r in matched] == ["a", "b"]
-    assert not matched[0].success and "no result" in (matched[0].error_message or "")
-    assert matched[1] is results[0]
-
-
 def test_batch_options_are_checked() -> None:
     """Out-of-range options are refused with their names."""
     with pytest.raises(InvalidArgumentException, match="chunk_size"):
@@ -439,3 +428,114 @@ async def test_unknown_task_batch_fails_every_item_without_raising(
     """Batch items never raise: an unknown task gives failed items."""
     response = await batch_client.batch_execute(uuid.uuid4(), inputs(5), options=BatchOptions(chunk_size=2))
     assert response.failure_count == 5
+
+
+class CallerError(Exception):
+    """An error of the caller's own code."""
+
+
+class CallerBaseError(BaseException):
+    """A BaseException of the caller's own code (not KeyboardInterrupt, which pytest would act on)."""
+
+
+@pytest.mark.parametrize("error", [KeyError("missing"), CallerError("mine"), CallerBaseError("base")])
+async def test_errors_raised_in_the_block_propagate_unchanged(
+    batch_client: LoopaiClient, spam_task: Task, error: BaseException
+) -> None:
+    """The caller's own exception leaves `async with stream_batch(...)` as it was raised, and the job ends."""
+    options = BatchOptions(chunk_size=5, concurrency=2)
+    with anyio.fail_after(10), pytest.raises(type(error)) as caught:
+        async with batch_client.stream_batch(spam_task.id, inputs(1000), options=options) as stream:
+            async for _ in stream:
+                raise error
+    assert caught.value is error
+    assert runner_tasks() == []
+
+
+async def test_an_error_raised_before_iterating_propagates_unchanged(
+    batch_client: LoopaiClient, spam_task: Task
+) -> None:
+    """A KeyError raised in the block before any result is read is not wrapped either."""
+    with anyio.fail_after(10), pytest.raises(KeyError):
+        async with batch_client.stream_batch(spam_task.id, inputs(50)):
+            raise KeyError("early")
+    assert runner_tasks() == []
+
+
+async def test_a_stream_of_input_dicts_refuses_a_batch_item_later(
+    batch_client: LoopaiClient, spam_task: Task
+) -> None:
+    """The first item decides the id rule: input dicts, then a BatchExecuteItem, end the job."""
+    items: list[Any] = [{"text": "x"}, BatchExecuteItem(id="0", input={"text": "y"})]
+    with pytest.raises(BatchException, match=r"items\[1\].*input dict"):
+        async with batch_client.stream_batch(spam_task.id, items) as stream:
+            async for _ in stream:
+                pass
+
+
+async def test_an_item_too_large_for_the_server_fails_alone_unsent(
+    loopai_server: LocalServer, batch_client: LoopaiClient, spam_task: Task
+) -> None:
+    """An item over the server's body limit fails with the reason; the items around it succeed."""
+    loopai_server.reset_records()
+    items = [{"text": "a"}, {"text": "x" * 30_000_000}, {"text": "b"}]
+    response = await batch_client.batch_execute(spam_task.id, items)
+    assert [r.success for r in response.results] == [True, False, True]
+    assert "exceeds the server's 30,000,000-byte body limit" in (response.results[1].error_message or "")
+    assert max(len(r.body) for r in loopai_server.requests_to(BATCH_ROUTE)) < 10_000
+
+
+@pytest.mark.parametrize(
+    ("argument", "value"),
+    [("timeout", -1), ("timeout", 0), ("timeout", float("nan")), ("timeout", "5"), ("max_retries", -1)],
+)
+async def test_a_bad_per_call_argument_is_refused_before_sending(
+    loopai_server: LocalServer, batch_client: LoopaiClient, spam_task: Task, argument: str, value: Any
+) -> None:
+    """batch_execute(..., timeout=-1) raises InvalidArgumentException and sends nothing."""
+    loopai_server.reset_records()
+    with pytest.raises(InvalidArgumentException, match=argument):
+        await batch_client.batch_execute(spam_task.id, inputs(30), **{argument: value})
+    with pytest.raises(InvalidArgumentException, match=argument):
+        batch_client.stream_batch(spam_task.id, inputs(30), **{argument: value})
+    assert loopai_server.requests_to(BATCH_ROUTE) == []
+
+
+async def test_per_call_max_retries_applies_to_each_chunk(
+    loopai_server: LocalServer, batch_client: LoopaiClient, spam_task: Task
+) -> None:
+    """max_retries=0 on a batch call: a chunk that meets a 503 fails at once, the others succeed."""
+    loopai_server.faults.add(Fault("status", route=BATCH_ROUTE, status=503, times=1))
+    options = BatchOptions(chunk_size=5, concurrency=1)
+    response = await batch_client.batch_execute(spam_task.id, inputs(15), options=options, max_retries=0)
+    assert [r.success for r in response.results] == [False] * 5 + [True] * 10
+    assert len(loopai_server.requests_to(BATCH_ROUTE)) == 3
+
+
+@pytest.mark.parametrize("bad", [{"text": "x"}, "text", 42])
+async def test_inputs_that_are_not_a_collection_of_items_are_refused(
+    batch_client: LoopaiClient, spam_task: Task, bad: Any
+) -> None:
+    """A single dict, a string or a number as inputs is refused up front, naming `inputs`."""
+    with pytest.raises(InvalidArgumentException, match="inputs"):
+        await batch_client.batch_execute(spam_task.id, bad)
+    with pytest.raises(InvalidArgumentException, match="inputs"):
+        batch_client.stream_batch(spam_task.id, bad)
+
+
+@pytest.mark.parametrize("kind", ["malformed", "truncated"])
+async def test_an_undecodable_chunk_answer_fails_only_that_chunk(
+    loopai_server: LocalServer, batch_client: LoopaiClient, spam_task: Task, kind: str
+) -> None:
+    """A chunk whose answers stay broken after the retries fails its own items; the job completes."""
+    loopai_server.faults.add(Fault(kind, route=BATCH_ROUTE, times=3))
+    options = BatchOptions(chunk_size=5, concurrency=1)
+    async with batch_client.stream_batch(spam_task.id, inputs(20), ordered=True, options=options) as stream:
+        results = [result async for result in stream]
+    assert [r.id for r in results] == [str(n) for n in range(20)]
+    failed_chunks = {int(r.id) // 5 for r in results if not r.success}
+    assert failed_chunks
+    for result in results:
+        assert result.success is (int(result.id) // 5 not in failed_chunks)
+        if not result.success:
+            assert (result.error_message or "").startswith("the chunk request failed: ")

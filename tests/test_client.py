@@ -309,7 +309,7 @@ async def test_with_options_shares_the_pool_and_changes_defaults(
     loopai_server.faults.add(Fault("latency", route="/api/v1/health/live", delay=5.0))
     async with LoopaiClient(loopai_url, max_retries=0) as client:
         fast = client.with_options(timeout=0.05, headers={"X-Derived": "1"}, max_retries=0)
-        assert fast._transport is client._transport
+        assert fast._pipeline.transport is client._pipeline.transport
         with pytest.raises(TimeoutException):
             await fast.get_liveness()
         await fast.get_health()

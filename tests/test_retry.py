@@ -13,6 +13,9 @@ from loopai import (
     LoopaiClient,
     NotFoundException,
     RateLimitException,
+    RedirectException,
+    ResponseDecodeException,
+    ResponseTooLargeException,
     RetryPolicy,
     ServerException,
     Task,
@@ -50,22 +53,33 @@ def error(status: int, code: str | None = None) -> ServerException | ValidationE
         (error(400, "VALIDATION_ERROR"), False),
         (NotFoundException("gone", status_code=404), False),
         (ValueError("not ours"), False),
+        (ResponseDecodeException("cut off"), True),
+        (ConnectionException("TLS to a plain port", retryable=False), False),
+        (RedirectException("moved", status_code=302, location="http://elsewhere/"), False),
+        (ResponseTooLargeException("huge", status_code=200), False),
     ],
 )
 def test_only_transient_failures_are_retried(exc: Exception, transient: bool) -> None:
-    """Network faults, 408/429/502-504 and generic 500s retry; deterministic errors do not."""
+    """Network faults, broken bodies, 408/429/502-504 and generic 500s retry; the rest do not."""
     assert is_transient(exc) is transient
-    assert bool(RetryPolicy().decide(exc)) is transient
+    assert (RetryPolicy().wait_before_retry(exc, 1) is not None) is transient
 
 
 def test_retry_after_sets_the_wait_up_to_the_cap() -> None:
     """A Retry-After within the cap is the wait; above it, the error is raised at once."""
-    policy = RetryPolicy(max_retry_after=30.0)
-    assert policy.decide(RateLimitException("x", status_code=429, retry_after=2.5)) == 2.5
-    assert policy.decide(RateLimitException("x", status_code=429, retry_after=0.0)) == 0.0
-    assert policy.decide(RateLimitException("x", status_code=429, retry_after=31.0)) is False
-    assert policy.decide(ServerException("x", status_code=503, retry_after=4.0)) == 4.0
-    assert policy.decide(RateLimitException("x", status_code=429)) is True
+    policy = RetryPolicy(max_retry_after=30.0, wait_initial=0.2, wait_jitter=0.0)
+    assert policy.wait_before_retry(RateLimitException("x", status_code=429, retry_after=2.5), 1) == 2.5
+    assert policy.wait_before_retry(RateLimitException("x", status_code=429, retry_after=0.0), 1) == 0.0
+    assert policy.wait_before_retry(RateLimitException("x", status_code=429, retry_after=31.0), 1) is None
+    assert policy.wait_before_retry(ServerException("x", status_code=503, retry_after=4.0), 1) == 4.0
+    assert policy.wait_before_retry(RateLimitException("x", status_code=429), 2) == 0.4
+
+
+def test_backoff_doubles_up_to_its_cap_and_retries_stop_at_max_retries() -> None:
+    """Backoff is wait_initial * 2**(n-1) capped at wait_max; past max_retries nothing is retried."""
+    policy = RetryPolicy(max_retries=5, wait_initial=1.0, wait_max=3.0, wait_jitter=0.0)
+    waits = [policy.wait_before_retry(ServerException("x", status_code=503), n) for n in range(1, 7)]
+    assert waits == [1.0, 2.0, 3.0, 3.0, 3.0, None]
 
 
 def test_policy_refuses_nonsense() -> None:
@@ -208,13 +222,20 @@ async def test_connection_refused_is_a_connection_exception() -> None:
     assert "ConnectError" in str(caught.value)
 
 
-async def test_malformed_bodies_are_not_retried(
+async def test_malformed_bodies_are_retried_then_raised(loopai_server: LocalServer, loopai_url: str) -> None:
+    """A 200 that is not JSON is retried like a dropped connection, then raises ResponseDecodeException."""
+    loopai_server.faults.add(Fault("malformed", route="/api/v1/health"))
+    async with LoopaiClient(loopai_url, max_retries=2) as client:
+        with pytest.raises(ResponseDecodeException, match="/api/v1/health") as caught:
+            await client.get_health()
+    assert caught.value.attempts == 3
+    assert len(loopai_server.requests) == 3
+
+
+async def test_a_malformed_body_then_a_good_one_succeeds(
     loopai_server: LocalServer, loopai_client: LoopaiClient
 ) -> None:
-    """A 200 that is not JSON raises ResponseDecodeException on the first attempt."""
-    from loopai import ResponseDecodeException
-
-    loopai_server.faults.add(Fault("malformed", route="/api/v1/health"))
-    with pytest.raises(ResponseDecodeException, match="/api/v1/health"):
-        await loopai_client.get_health()
-    assert len(loopai_server.requests) == 1
+    """One malformed answer costs one retry, not the call."""
+    loopai_server.faults.add(Fault("malformed", route="/api/v1/health", times=1))
+    assert (await loopai_client.get_health()).status == "healthy"
+    assert len(loopai_server.requests) == 2

@@ -264,10 +264,6 @@ def test_a_stream_is_iterated_inside_its_block_only(client: SyncLoopaiClient) ->
         pass
 
 
-@pytest.mark.xfail(
-    reason="BatchStream still wraps the caller's error in BatchException (PLAN.md: to propagate unchanged)",
-    raises=loopai.BatchException,
-)
 def test_an_error_in_the_block_propagates_unchanged(client: SyncLoopaiClient) -> None:
     """The caller's own exception inside `with stream_batch(...)` comes out as it was raised."""
     task = client.create_task(**SPAM_TASK)

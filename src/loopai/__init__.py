@@ -1,8 +1,8 @@
 """loopai: the async Python client of the Loopai Cloud API, for asyncio and trio."""
 
-from ._batch_options import BatchOptions, BatchProgress
-from ._batch_runner import BatchStream
-from ._client import NOT_GIVEN, LoopaiClient, NotGiven
+from ._batch import BatchOptions, BatchProgress, BatchStream
+from ._client import LoopaiClient
+from ._not_given import NOT_GIVEN, NotGiven
 from ._retry import RetryPolicy
 from ._sync_batch_stream import SyncBatchStream
 from ._sync_client import SyncLoopaiClient
@@ -18,7 +18,9 @@ from .exceptions import (
     LoopaiException,
     NotFoundException,
     RateLimitException,
+    RedirectException,
     ResponseDecodeException,
+    ResponseTooLargeException,
     ServerException,
     TimeoutException,
     ValidationException,
@@ -58,7 +60,9 @@ __all__ = [
     "NotFoundException",
     "NotGiven",
     "RateLimitException",
+    "RedirectException",
     "ResponseDecodeException",
+    "ResponseTooLargeException",
     "RetryPolicy",
     "ServerException",
     "SyncBatchStream",

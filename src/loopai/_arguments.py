@@ -8,6 +8,7 @@ over 2,000 would pass validation and then fail with a 500.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -86,3 +87,73 @@ def description(value: object) -> str:
             f"is {len(value)} characters; the server stores at most {MAX_DESCRIPTION_LENGTH}",
         )
     return value
+
+
+def api_key(value: object) -> str | None:
+    """An API key fit for a header, or None; the message never quotes the key."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidArgumentException("api_key", f"must be a string, got {type(value).__name__}")
+    if value != value.strip():
+        raise InvalidArgumentException(
+            "api_key", "has leading or trailing whitespace (a newline read from a file?); strip it"
+        )
+    for position, char in enumerate(value):
+        if not " " <= char <= "~":
+            kind = "a non-ASCII character" if ord(char) > 127 else f"a control character (0x{ord(char):02x})"
+            raise InvalidArgumentException("api_key", f"holds {kind} at position {position}")
+    return value
+
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+def header_map(value: object, argument: str = "headers") -> dict[str, str]:
+    """Extra headers: token names and values without control characters (never quoted back)."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidArgumentException(argument, f"must be a mapping, got {type(value).__name__}")
+    checked: dict[str, str] = {}
+    for name, text in value.items():
+        if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+            raise InvalidArgumentException(argument, f"{name!r} is not a valid header name")
+        if not isinstance(text, str):
+            raise InvalidArgumentException(
+                f"{argument}[{name!r}]", f"must be a string, got {type(text).__name__}"
+            )
+        if any(not (" " <= c <= "~" or c == "\t") for c in text) or text != text.strip():
+            raise InvalidArgumentException(
+                f"{argument}[{name!r}]", "holds control, non-ASCII or surrounding whitespace characters"
+            )
+        checked[name] = text
+    return checked
+
+
+def seconds(value: object, argument: str, *, allow_none: bool = True) -> float | None:
+    """A finite number of seconds > 0 (or None when allowed)."""
+    if value is None and allow_none:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise InvalidArgumentException(argument, f"must be a finite number of seconds > 0, got {value!r}")
+    return float(value)
+
+
+def positive_rate(value: object, argument: str) -> float | None:
+    """A finite rate > 0 per second, or None."""
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise InvalidArgumentException(argument, f"must be a finite number > 0 or None, got {value!r}")
+    return float(value)

@@ -3,8 +3,10 @@
 `SyncLoopaiClient` declares a typed twin for each endpoint method; anything
 else public on `LoopaiClient` (settings, namespaces of methods such as a
 ``with_raw_response``) reads through a blocking view: an async callable
-becomes a blocking one run on the client's loop, an object with async
-methods becomes a proxy whose methods block, and plain values pass as they are.
+becomes a blocking one run on the client's loop (any other method runs
+there too: the async client's state belongs to its loop), an object with
+async methods becomes a proxy whose methods block, and plain values pass as
+they are.
 """
 
 from __future__ import annotations
@@ -29,11 +31,17 @@ def blocking_docstring(doc: str | None) -> str | None:
 
 def blocking_view(loop: LoopThread, value: Any) -> Any:
     """``value`` for blocking callers on ``loop``'s client."""
-    if _is_async_callable(value):
+    if callable(value) and not isinstance(value, type):
+        # Any method of a loop-bound object runs on the loop's thread; what it returns
+        # is awaited there if awaitable (an async method, or a wrapper of one).
+
+        async def invoke(*args: Any, **kwargs: Any) -> Any:
+            result = value(*args, **kwargs)
+            return await result if inspect.isawaitable(result) else result
 
         @functools.wraps(value)
         def call(*args: Any, **kwargs: Any) -> Any:
-            return blocking_view(loop, loop.run(functools.partial(value, *args, **kwargs)))
+            return blocking_view(loop, loop.run(functools.partial(invoke, *args, **kwargs)))
 
         call.__doc__ = blocking_docstring(value.__doc__)
         return call

@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
-import logging
+import base64
+import functools
 import os
-import time
 from collections.abc import AsyncIterable, Iterable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 from uuid import UUID
 
 from . import _arguments as check
-from ._batch_options import BatchOptions, BatchProgress
-from ._batch_runner import BatchRunner, BatchStream, ItemLike, JobSettings
-from ._codec import decode_model, encode
-from ._error_mapping import map_error
+from ._batch import (
+    BatchOptions,
+    BatchProgress,
+    BatchStream,
+    IdPolicy,
+    ItemLike,
+    JobSettings,
+    SendChunk,
+    run_batch,
+    stream_batch,
+)
+from ._codec import encode
 from ._exceptions import (
     ClientClosedException,
     ExecutionException,
     InvalidArgumentException,
-    LoopaiException,
 )
+from ._logging import configure_logging
 from ._models import (
     BatchExecuteItem,
     BatchExecuteRequest,
@@ -39,12 +47,15 @@ from ._models import (
     ReadinessResponse,
     Task,
 )
+from ._not_given import NOT_GIVEN, NotGiven
+from ._pipeline import Answer, Call, RequestPipeline
+from ._rate_budget import RateBudget, RateGate, RateLimitState
 from ._retry import RetryPolicy
 from ._transport import (
+    ACCEPT_ENCODING,
     AsyncBaseTransport,
     AsyncHTTPClient,
     HttpTransport,
-    RawResponse,
     TimeoutTypes,
     as_timeout,
 )
@@ -57,42 +68,50 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 
-__all__ = ["NOT_GIVEN", "LoopaiClient", "NotGiven"]
-
-logger = logging.getLogger("loopai")
+__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "LoopaiClient"]
 
 T = TypeVar("T")
 
 DEFAULT_BASE_URL: Final = "http://localhost:8080"
 API_PREFIX: Final = "/api/v1"
+#: The default cap on a decoded response body.
+DEFAULT_MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
+_DEFAULT_MAX_RETRIES: Final = 3
+
+configure_logging()
 
 
-class NotGiven:
-    """The type of `NOT_GIVEN`: an argument left at the client's default."""
+class _BaseUrl:
+    """A base URL split from any credentials it carried, which are masked wherever it is shown."""
 
-    _instance: NotGiven | None = None
+    def __init__(self, value: object) -> None:
+        raw = value if value is not None else (os.environ.get("LOOPAI_BASE_URL") or DEFAULT_BASE_URL)
+        if not isinstance(raw, str):
+            raise InvalidArgumentException("base_url", f"must be a string, got {type(raw).__name__}")
+        text = raw.strip().rstrip("/")
+        try:
+            parts = urlsplit(text)
+            port = parts.port
+        except ValueError:
+            raise InvalidArgumentException("base_url", "is not a valid URL") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            shown = text if "@" not in text else "(a URL with credentials)"
+            raise InvalidArgumentException("base_url", f"must be an http:// or https:// URL, got {shown!r}")
+        host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+        netloc = host if port is None else f"{host}:{port}"
+        path = parts.path.rstrip("/").removesuffix(API_PREFIX)
+        self.url = urlunsplit((parts.scheme, netloc, path, "", ""))
+        self.tls = parts.scheme == "https"
+        self.username = parts.username
+        self.password = parts.password
+        shown_user = f"{parts.username}:***@" if parts.username is not None else ""
+        self.masked = urlunsplit((parts.scheme, shown_user + netloc, path, "", ""))
 
-    def __new__(cls) -> NotGiven:  # noqa: PYI034 - a singleton
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "NOT_GIVEN"
-
-    def __bool__(self) -> bool:
-        return False
-
-
-#: Marks a per-call argument as "use the client's default" (distinct from None).
-NOT_GIVEN: Final = NotGiven()
-
-
-def _base_url(value: str | None) -> str:
-    url = (value or os.environ.get("LOOPAI_BASE_URL") or DEFAULT_BASE_URL).strip().rstrip("/")
-    if not url.startswith(("http://", "https://")):
-        raise InvalidArgumentException("base_url", f"must start with http:// or https://, got {url!r}")
-    return url.removesuffix(API_PREFIX)
+    def basic_auth(self) -> str | None:
+        if self.username is None:
+            return None
+        pair = f"{self.username}:{self.password or ''}".encode()
+        return "Basic " + base64.b64encode(pair).decode("ascii")
 
 
 class LoopaiClient:
@@ -105,20 +124,31 @@ class LoopaiClient:
 
     Args:
         base_url: The API's address; defaults to ``$LOOPAI_BASE_URL``, then
-            ``http://localhost:8080``.
+            ``http://localhost:8080``.  Credentials in it (``user:pw@``) are
+            sent as basic auth and masked wherever the URL is shown.
         api_key: Sent as ``Authorization: Bearer ...``; defaults to
-            ``$LOOPAI_API_KEY``.  Never shown in reprs, logs or errors.
-        timeout: Default request timeout: seconds, an `httpx2.Timeout` for
-            per-phase limits, or None for none.
-        max_retries: Retries of transient failures after the first attempt.
+            ``$LOOPAI_API_KEY``.  Never shown in reprs, logs, errors or pickles.
+        timeout: The limit of each attempt as a whole (connect, send,
+            headers and body): seconds, an `httpx2.Timeout` (each attempt is
+            then bounded by its longest phase), or None for none.
+        max_retries: Retries of transient failures after the first attempt
+            (default 3).
         headers: Extra headers sent with every request.
         http_client: An `httpx2.AsyncClient` to send through (you close it).
         transport: An httpx2 transport for the client's own pool (for
             example `httpx2.ASGITransport` or a mock in tests).
-        max_connections: Size of the client's connection pool.
-        retry_policy: Full retry settings; its ``max_retries`` must agree
-            with ``max_retries`` if both are given.
-        batch_options: Defaults of the batch runner (chunking, pacing).
+        max_connections: Most requests in flight at once; more wait in the
+            client, before their timeouts start.
+        retry_policy: Full retry settings, including the deadline of a whole
+            call; its ``max_retries`` must agree with ``max_retries`` if both
+            are given.
+        batch_options: Defaults of the batch runner (chunking, per-job pacing).
+        max_response_bytes: The largest response body read, counted after
+            decompression (default 64 MiB); a larger one raises
+            `ResponseTooLargeException`.
+        requests_per_second: The client's pace of requests, shared by every
+            call and batch job on it (and on its `with_options` copies).
+        items_per_second: The client's pace of batch items, shared likewise.
 
     Raises:
         InvalidArgumentException: an argument is out of range or of the wrong type.
@@ -129,7 +159,7 @@ class LoopaiClient:
         base_url: str | None = None,
         api_key: str | None = None,
         timeout: TimeoutTypes = 30.0,
-        max_retries: int = 3,
+        max_retries: int | NotGiven = NOT_GIVEN,
         *,
         headers: Mapping[str, str] | None = None,
         http_client: AsyncHTTPClient | None = None,
@@ -137,49 +167,109 @@ class LoopaiClient:
         max_connections: int = 100,
         retry_policy: RetryPolicy | None = None,
         batch_options: BatchOptions | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        requests_per_second: float | None = None,
+        items_per_second: float | None = None,
     ) -> None:
-        check.whole_number(max_retries, "max_retries", 0)
-        if retry_policy is None:
-            retry_policy = RetryPolicy(max_retries=max_retries)
-        elif max_retries not in (3, retry_policy.max_retries):
+        self.retry_policy: RetryPolicy = _policy(retry_policy, max_retries)
+        self._base = _BaseUrl(base_url)
+        key = check.api_key(api_key if api_key is not None else os.environ.get("LOOPAI_API_KEY"))
+        if key and self._base.username is not None:
             raise InvalidArgumentException(
-                "max_retries", "differs from retry_policy.max_retries; give one of them"
+                "base_url", "holds credentials and api_key is set; give one of them"
             )
-        self.base_url: str = _base_url(base_url)
-        self.retry_policy: RetryPolicy = retry_policy
+        self._api_key = key
+        self._timeout = as_timeout(timeout)
+        self._given_timeout: TimeoutTypes = timeout
+        self._extra: dict[str, str] = check.header_map(headers)
         self.batch_options: BatchOptions = batch_options or BatchOptions()
-        key = api_key if api_key is not None else os.environ.get("LOOPAI_API_KEY")
-        self._has_api_key = bool(key)
-        self._headers: dict[str, str] = {
-            "User-Agent": f"loopai-python/{__version__}",
-            "Accept": "application/json",
-            "Content-Type": "application/json",
-        }
-        if key:
-            self._headers["Authorization"] = f"Bearer {key}"
-        self._headers.update(headers or {})
-        self._transport = HttpTransport(
-            timeout=timeout,
+        check.whole_number(max_connections, "max_connections", 1)
+        check.whole_number(max_response_bytes, "max_response_bytes", 1)
+        default_headers = self._default_headers()
+        pool = HttpTransport(
+            tls=self._base.tls,
+            timeout=self._timeout,
             http_client=http_client,
             transport=transport,
             max_connections=max_connections,
-            headers=self._headers,
+            headers=default_headers,
+            max_response_bytes=max_response_bytes,
+            redact=self._redact,
         )
-        # Headers the HTTP client does not already send by default: all of them for an
-        # injected client, none for our own (merging per request costs more than the rest).
-        self._extra_headers: dict[str, str] = {} if self._transport.owns_pool else dict(self._headers)
-        self._timeout = self._transport.timeout
+        gate = RateGate(
+            RateBudget(
+                check.positive_rate(requests_per_second, "requests_per_second"),
+                check.positive_rate(items_per_second, "items_per_second"),
+            )
+        )
+        self._pipeline = RequestPipeline(pool, self._base.url, gate, max_connections)
+        # An owned pool already sends the defaults; an injected client needs them on each request.
+        self._per_request_headers: dict[str, str] = {} if pool.owns_pool else default_headers
         self._owner = True
         self._closed = False
+
+    def _default_headers(self) -> dict[str, str]:
+        headers = {
+            "User-Agent": f"loopai-python/{__version__}",
+            "Accept": "application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,
+            "Content-Type": "application/json",
+        }
+        authorization = f"Bearer {self._api_key}" if self._api_key else self._base.basic_auth()
+        if authorization:
+            headers["Authorization"] = authorization
+        headers.update(self._extra)
+        return headers
+
+    def _redact(self, text: str) -> str:
+        for secret in (self._api_key, self._base.password):
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+    # --- configuration, as the seed SDK exposed it ------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """The API's address (credentials, if it held any, are kept apart)."""
+        return self._base.url
+
+    @property
+    def api_key(self) -> str | None:
+        """The API key as given (it never appears in a repr, log or error)."""
+        return self._api_key
+
+    @property
+    def timeout(self) -> TimeoutTypes:
+        """The default timeout of each attempt, as given."""
+        return self._given_timeout
+
+    @property
+    def max_retries(self) -> int:
+        """Retries of transient failures after the first attempt."""
+        return self.retry_policy.max_retries
+
+    def rate_limit_state(self, method: str, path: str) -> RateLimitState | None:
+        """What the client last heard of the server's rate limit for ``method path``.
+
+        ``path`` is the API path, e.g. ``/api/v1/batch/execute``; None when
+        the server sent nothing about it.
+        """
+        import anyio
+
+        return self._pipeline.gate.budget.state((method.upper(), path.lower()), anyio.current_time())
 
     # --- lifecycle -----------------------------------------------------------
 
     def __repr__(self) -> str:
-        key = ", api_key='***'" if self._has_api_key else ""
+        key = ", api_key='***'" if self._api_key else ""
         return (
-            f"LoopaiClient(base_url={self.base_url!r}{key}, timeout={self._timeout!r},"
+            f"LoopaiClient(base_url={self._base.masked!r}{key}, timeout={self._given_timeout!r},"
             f" max_retries={self.retry_policy.max_retries})"
         )
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a LoopaiClient holds a connection pool and a key; it cannot be pickled")
 
     async def __aenter__(self) -> Self:
         self._check_open()
@@ -196,43 +286,48 @@ class LoopaiClient:
     async def aclose(self) -> None:
         """Close the client; the connection pool closes with the client that made it."""
         self._closed = True
-        if self._owner and not self._transport.closed:
-            await self._transport.aclose()
+        if self._owner and not self._pipeline.transport.closed:
+            await self._pipeline.transport.aclose()
 
     close = aclose
 
     @property
     def is_closed(self) -> bool:
         """Whether the client (or the one it was derived from) has been closed."""
-        return self._closed or self._transport.closed
+        return self._closed or self._pipeline.closed
 
     def with_options(
         self,
         *,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        max_retries: int | None = None,
-        retry_policy: RetryPolicy | None = None,
-        headers: Mapping[str, str] | None = None,
-        batch_options: BatchOptions | None = None,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        retry_policy: RetryPolicy | NotGiven = NOT_GIVEN,
+        headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
+        batch_options: BatchOptions | NotGiven = NOT_GIVEN,
     ) -> LoopaiClient:
-        """A copy with other defaults that shares this client's connection pool.
+        """A copy with other defaults that shares this client's connection pool and rate budget.
 
-        Closing the copy leaves the pool open; closing the original closes it
-        for both.
+        ``headers`` are added to this client's own.  Closing the copy leaves
+        the pool open; closing the original closes it for both.
         """
         self._check_open()
+        policy = self.retry_policy if isinstance(retry_policy, NotGiven) else retry_policy
+        if not isinstance(max_retries, NotGiven):
+            policy = replace(policy, max_retries=check.whole_number(max_retries, "max_retries", 0))
         clone = object.__new__(LoopaiClient)
         clone.__dict__.update(self.__dict__)
-        clone._owner = False
-        policy = retry_policy or self.retry_policy
-        if max_retries is not None:
-            policy = replace(policy, max_retries=check.whole_number(max_retries, "max_retries", 0))
-        clone.retry_policy = policy
-        clone.batch_options = batch_options or self.batch_options
-        clone._headers = {**self._headers, **(headers or {})}
-        clone._extra_headers = {**self._extra_headers, **(headers or {})}
+        clone.retry_policy = _policy(policy, NOT_GIVEN)
         if not isinstance(timeout, NotGiven):
             clone._timeout = as_timeout(timeout)
+            clone._given_timeout = timeout
+        if not isinstance(batch_options, NotGiven):
+            clone.batch_options = batch_options
+        if not isinstance(headers, NotGiven):
+            added = check.header_map(headers)
+            clone._extra = {**self._extra, **added}
+            clone._per_request_headers = {**self._per_request_headers, **added}
+        clone._owner = False
+        clone._closed = False
         return clone
 
     def _check_open(self) -> None:
@@ -241,80 +336,68 @@ class LoopaiClient:
                 "this LoopaiClient is closed; create a new one (or use it in `async with`)"
             )
 
+    def _is_open(self) -> bool:
+        return not self.is_closed
+
     # --- sending ---------------------------------------------------------------
 
-    async def _send_once(
-        self,
-        transport: HttpTransport,
-        method: str,
-        url: str,
-        content: bytes | None,
-        headers: Mapping[str, str] | None,
-        timeout: TimeoutTypes,
-        attempt: int,
-        accept: frozenset[int],
-    ) -> RawResponse:
-        started = time.perf_counter()
-        try:
-            raw = await transport.send(
-                method,
-                url,
-                content=content,
-                headers=headers,
-                timeout=timeout,
-            )
-        except LoopaiException as exc:
-            if logger.isEnabledFor(logging.DEBUG):
-                logger.debug(
-                    "%s %s failed: %s (attempt %d, %.1f ms)",
-                    method, url, type(exc).__name__, attempt,
-                    (time.perf_counter() - started) * 1000,
-                )  # fmt: skip
-            raise
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug(
-                "%s %s -> %d (attempt %d, %.1f ms)",
-                method, url, raw.status_code, attempt, (time.perf_counter() - started) * 1000,
-            )  # fmt: skip
-        if raw.status_code >= 400 and raw.status_code not in accept:
-            raise map_error(raw.status_code, raw.headers, raw.content, method=method, url=url)
-        return raw
-
-    async def _send(
+    def _resolve(
         self,
         method: str,
         path: str,
         *,
         content: bytes | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
         headers: Mapping[str, str] | None = None,
-        transport: HttpTransport | None = None,
         accept: frozenset[int] = frozenset(),
-    ) -> RawResponse:
+        items: int = 1,
+    ) -> Call:
+        """A `Call` with the client's defaults filled in and the per-call arguments checked."""
         self._check_open()
-        url = self.base_url + path
-        request_headers = {**self._extra_headers, **headers} if headers else (self._extra_headers or None)
-        call_timeout = self._timeout if isinstance(timeout, NotGiven) else timeout
-        via = transport or self._transport
-        args = (via, method, url, content, request_headers, call_timeout)
-        # The first attempt runs outside stamina: most calls succeed, and its
-        # bookkeeping would cost more than the request itself.
-        try:
-            return await self._send_once(*args, 1, accept)
-        except LoopaiException as exc:
-            if not self.retry_policy.max_retries or not self.retry_policy.decide(exc):
-                raise
-            first_failure = exc
-        async for attempt in self.retry_policy.attempts():
-            with attempt:
-                try:
-                    if attempt.num == 1:
-                        raise first_failure  # replayed so stamina counts and backs off from it
-                    return await self._send_once(*args, attempt.num, accept)
-                except LoopaiException as exc:
-                    exc.attempts = attempt.num
-                    raise
-        raise AssertionError("unreachable: stamina either returns or raises")  # pragma: no cover
+        policy = self.retry_policy
+        if not isinstance(max_retries, NotGiven):
+            policy = replace(policy, max_retries=check.whole_number(max_retries, "max_retries", 0))
+        if headers:
+            request_headers: Mapping[str, str] | None = {
+                **self._per_request_headers,
+                **check.header_map(headers),
+            }
+        else:
+            request_headers = self._per_request_headers or None
+        return Call(
+            method=method,
+            path=path,
+            timeout=self._timeout if isinstance(timeout, NotGiven) else as_timeout(timeout),
+            policy=policy,
+            content=content,
+            headers=request_headers,
+            accept=accept,
+            items=items,
+        )
+
+    async def _answer(
+        self,
+        model: type[T],
+        method: str,
+        path: str,
+        *,
+        body: object = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        headers: Mapping[str, str] | None = None,
+        accept: frozenset[int] = frozenset(),
+    ) -> Answer[T]:
+        call = self._resolve(
+            method,
+            path,
+            content=None if body is None else encode(body),
+            timeout=timeout,
+            max_retries=max_retries,
+            headers=headers,
+            accept=accept,
+        )
+        return await self._pipeline.call(call, model, is_open=self._is_open)
 
     async def _call(
         self,
@@ -324,14 +407,21 @@ class LoopaiClient:
         *,
         body: object = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
         headers: Mapping[str, str] | None = None,
         accept: frozenset[int] = frozenset(),
     ) -> T:
-        content = None if body is None else encode(body)
-        raw = await self._send(method, path, content=content, timeout=timeout, headers=headers, accept=accept)
-        return decode_model(
-            model, raw.content, method=method, url=self.base_url + path, status=raw.status_code
+        answer = await self._answer(
+            model,
+            method,
+            path,
+            body=body,
+            timeout=timeout,
+            max_retries=max_retries,
+            headers=headers,
+            accept=accept,
         )
+        return answer.value
 
     # --- tasks -------------------------------------------------------------------
 
@@ -347,6 +437,7 @@ class LoopaiClient:
         sampling_rate: float = 0.1,
         *,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
         headers: Mapping[str, str] | None = None,
     ) -> Task:
         """Create a task.
@@ -370,7 +461,13 @@ class LoopaiClient:
             sampling_rate=check.fraction(sampling_rate, "sampling_rate"),
         )
         return await self._call(
-            Task, "POST", f"{API_PREFIX}/tasks", body=request, timeout=timeout, headers=headers
+            Task,
+            "POST",
+            f"{API_PREFIX}/tasks",
+            body=request,
+            timeout=timeout,
+            max_retries=max_retries,
+            headers=headers,
         )
 
     async def get_task(
@@ -378,6 +475,7 @@ class LoopaiClient:
         task_id: str | UUID,
         *,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
         headers: Mapping[str, str] | None = None,
     ) -> Task:
         """Fetch a task by id.
@@ -386,7 +484,14 @@ class LoopaiClient:
             NotFoundException: there is no such task.
         """
         tid = check.task_id(task_id)
-        return await self._call(Task, "GET", f"{API_PREFIX}/tasks/{tid}", timeout=timeout, headers=headers)
+        return await self._call(
+            Task,
+            "GET",
+            f"{API_PREFIX}/tasks/{tid}",
+            timeout=timeout,
+            max_retries=max_retries,
+            headers=headers,
+        )
 
     # --- execution -----------------------------------------------------------------
 
@@ -400,6 +505,7 @@ class LoopaiClient:
         *,
         raise_on_failure: bool = True,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
         headers: Mapping[str, str] | None = None,
     ) -> ExecutionResult:
         """Run the task's program on one input.
@@ -412,6 +518,9 @@ class LoopaiClient:
             force_validation: Sample this execution for validation.
             raise_on_failure: Raise when the program fails (default); if
                 False, return the failed result with its ``status``.
+            timeout: This call's limit per attempt (default: the client's).
+            max_retries: This call's retries (default: the client's).
+            headers: Extra headers for this call.
 
         Raises:
             ExecutionException: the program failed (``execution_id`` and
@@ -428,15 +537,21 @@ class LoopaiClient:
         )
         path = f"{API_PREFIX}/tasks/{tid}/execute"
         result = await self._call(
-            ExecutionResult, "POST", path, body=request, timeout=timeout, headers=headers
+            ExecutionResult,
+            "POST",
+            path,
+            body=request,
+            timeout=timeout,
+            max_retries=max_retries,
+            headers=headers,
         )
         if raise_on_failure and not result.succeeded:
             raise ExecutionException(
                 f"execution {result.id} ended with status {result.status!r}:"
-                f" {result.error_message or 'no message'}",
+                f" {result.error_message or 'no message'}"[:1200],
                 execution_id=result.id,
                 result=result,
-                code=result.status.upper(),
+                code=result.status.upper()[:100],
                 status_code=200,
                 method="POST",
                 url=self.base_url + path,
@@ -454,6 +569,7 @@ class LoopaiClient:
         options: BatchOptions | None = None,
         progress: Callable[[BatchProgress], object] | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
         headers: Mapping[str, str] | None = None,
     ) -> BatchExecuteResponse:
         """Run the task on many inputs; results come back in input order.
@@ -466,11 +582,20 @@ class LoopaiClient:
             max_concurrency: The server's parallelism within one request (1-100).
             options: Client-side chunking and pacing; default the client's.
             progress: Called after each chunk with a `BatchProgress`.
-            timeout: Timeout of each chunk request.
+            timeout: The limit of each chunk request's attempts (default: the client's).
+            max_retries: Retries of each chunk request (default: the client's).
+
+        Raises:
+            InvalidArgumentException: an input is not a dict, or an argument is
+                out of range; nothing has been sent.
+            BatchException: the job failed other than by its requests (for
+                example, ``progress`` raised).
         """
-        runner = BatchRunner(self, options or self.batch_options, timeout=timeout, headers=headers)
-        settings = JobSettings.checked(task_id, max_concurrency=max_concurrency, progress=progress)
-        return await runner.run(settings, inputs, generate_ids=True)
+        settings = JobSettings.checked(
+            task_id, options=options or self.batch_options, max_concurrency=max_concurrency, progress=progress
+        )
+        send_chunk = self._chunk_sender(timeout, max_retries, headers)
+        return await run_batch(settings, inputs, send_chunk, policy=IdPolicy.POSITIONS)
 
     async def batch_execute_advanced(
         self,
@@ -485,6 +610,7 @@ class LoopaiClient:
         options: BatchOptions | None = None,
         progress: Callable[[BatchProgress], object] | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
         headers: Mapping[str, str] | None = None,
     ) -> BatchExecuteResponse:
         """Run a batch with caller-chosen item ids and options.
@@ -495,7 +621,9 @@ class LoopaiClient:
         first failed item; items that never ran are reported failed.
 
         Raises:
-            InvalidArgumentException: duplicate item ids, or bad options.
+            InvalidArgumentException: duplicate item ids, or bad options;
+                nothing has been sent.
+            BatchException: the job failed other than by its requests.
         """
         if request is not None:
             if task_id is not None or items is not None:
@@ -510,16 +638,17 @@ class LoopaiClient:
             timeout_ms, version = request.timeout_ms, request.version
         if task_id is None or items is None:
             raise InvalidArgumentException("task_id/items", "both are required")
-        runner = BatchRunner(self, options or self.batch_options, timeout=timeout, headers=headers)
         settings = JobSettings.checked(
             task_id,
+            options=options or self.batch_options,
             max_concurrency=max_concurrency,
             stop_on_first_error=stop_on_first_error,
             timeout_ms=timeout_ms,
             version=version,
             progress=progress,
         )
-        return await runner.run(settings, items, generate_ids=False)
+        send_chunk = self._chunk_sender(timeout, max_retries, headers)
+        return await run_batch(settings, items, send_chunk, policy=IdPolicy.CALLER)
 
     def stream_batch(
         self,
@@ -534,12 +663,14 @@ class LoopaiClient:
         options: BatchOptions | None = None,
         progress: Callable[[BatchProgress], object] | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
         headers: Mapping[str, str] | None = None,
     ) -> BatchStream:
         """Stream results of a batch of any size, in flat memory.
 
         Inputs are read lazily from an iterable or async iterable of input
-        dicts (ids are their positions) or `BatchExecuteItem` (ids kept).
+        dicts (ids are their positions) or of `BatchExecuteItem` (ids kept,
+        and a repeated id ends the job); the first item decides which.
         Use it as::
 
             async with client.stream_batch(task_id, inputs) as results:
@@ -547,38 +678,48 @@ class LoopaiClient:
                     ...
 
         Results come in completion order, or in input order with
-        ``ordered=True``.  Leaving the block early cancels the rest.
+        ``ordered=True``.  Leaving the block early cancels the rest; an
+        exception raised in the block propagates unchanged.
+
+        Raises:
+            InvalidArgumentException: an argument is out of range (at once);
+                nothing has been sent.
+            BatchException: on leaving the block, if the job failed other
+                than by its requests (a malformed or repeated item, say).
         """
-        runner = BatchRunner(self, options or self.batch_options, timeout=timeout, headers=headers)
         settings = JobSettings.checked(
             task_id,
+            options=options or self.batch_options,
             max_concurrency=max_concurrency,
             stop_on_first_error=stop_on_first_error,
             timeout_ms=timeout_ms,
             version=version,
             progress=progress,
         )
-        return runner.stream(settings, inputs, ordered=ordered)
+        send_chunk = self._chunk_sender(timeout, max_retries, headers)
+        return stream_batch(settings, inputs, send_chunk, ordered=ordered)
 
-    async def _post_batch(
+    def _chunk_sender(
         self,
-        transport: HttpTransport,
-        content: bytes,
-        *,
         timeout: TimeoutTypes | NotGiven,
+        max_retries: int | NotGiven,
         headers: Mapping[str, str] | None,
-    ) -> BatchExecuteResponse:
-        path = f"{API_PREFIX}/batch/execute"
-        raw = await self._send(
-            "POST", path, content=content, timeout=timeout, headers=headers, transport=transport
+    ) -> SendChunk:
+        """How a batch job sends its chunks: one `Call`, checked here, before anything is sent."""
+        call = self._resolve(
+            "POST",
+            f"{API_PREFIX}/batch/execute",
+            timeout=timeout,
+            max_retries=max_retries,
+            headers=headers,
         )
-        return decode_model(
-            BatchExecuteResponse,
-            raw.content,
-            method="POST",
-            url=self.base_url + path,
-            status=raw.status_code,
-        )
+        return functools.partial(self._send_chunk, call=call)
+
+    async def _send_chunk(self, body: bytes, item_count: int, *, call: Call) -> BatchExecuteResponse:
+        """Send one encoded chunk of a batch job through the pipeline (see `SendChunk`)."""
+        chunk_call = replace(call, content=body, items=item_count)
+        answer = await self._pipeline.call(chunk_call, BatchExecuteResponse, is_open=self._is_open)
+        return answer.value
 
     async def batch_validate(
         self,
@@ -586,6 +727,7 @@ class LoopaiClient:
         items: Iterable[BatchValidateItem | Mapping[str, Any]],
         *,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
         headers: Mapping[str, str] | None = None,
     ) -> BatchValidateResponse:
         """Check outputs against expected outputs (the server compares them as text)."""
@@ -599,6 +741,7 @@ class LoopaiClient:
             f"{API_PREFIX}/batch/validate",
             body=request,
             timeout=timeout,
+            max_retries=max_retries,
             headers=headers,
         )
 
@@ -609,11 +752,14 @@ class LoopaiClient:
         task_id: str | UUID,
         *,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
         headers: Mapping[str, str] | None = None,
     ) -> list[ProgramArtifact]:
         """All program versions of a task (empty for an unknown task)."""
         path = f"{API_PREFIX}/tasks/{check.task_id(task_id)}/artifacts"
-        return await self._call(list[ProgramArtifact], "GET", path, timeout=timeout, headers=headers)
+        return await self._call(
+            list[ProgramArtifact], "GET", path, timeout=timeout, max_retries=max_retries, headers=headers
+        )
 
     async def get_artifact(
         self,
@@ -621,6 +767,7 @@ class LoopaiClient:
         version: int,
         *,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
         headers: Mapping[str, str] | None = None,
     ) -> ProgramArtifact:
         """One program version of a task.
@@ -630,7 +777,9 @@ class LoopaiClient:
         """
         number = check.whole_number(version, "version", 1)
         path = f"{API_PREFIX}/tasks/{check.task_id(task_id)}/artifacts/{quote(str(number))}"
-        return await self._call(ProgramArtifact, "GET", path, timeout=timeout, headers=headers)
+        return await self._call(
+            ProgramArtifact, "GET", path, timeout=timeout, max_retries=max_retries, headers=headers
+        )
 
     # --- health ----------------------------------------------------------------------------
 
@@ -638,17 +787,24 @@ class LoopaiClient:
         self,
         *,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
         headers: Mapping[str, str] | None = None,
     ) -> HealthResponse:
         """The API's health (``GET /api/v1/health``)."""
         return await self._call(
-            HealthResponse, "GET", f"{API_PREFIX}/health", timeout=timeout, headers=headers
+            HealthResponse,
+            "GET",
+            f"{API_PREFIX}/health",
+            timeout=timeout,
+            max_retries=max_retries,
+            headers=headers,
         )
 
     async def get_health_detailed(
         self,
         *,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
         headers: Mapping[str, str] | None = None,
     ) -> DetailedHealthResponse:
         """Health per component; a degraded server (503) is returned, not raised."""
@@ -657,6 +813,7 @@ class LoopaiClient:
             "GET",
             f"{API_PREFIX}/health/detailed",
             timeout=timeout,
+            max_retries=max_retries,
             headers=headers,
             accept=frozenset({503}),
         )
@@ -665,6 +822,7 @@ class LoopaiClient:
         self,
         *,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
         headers: Mapping[str, str] | None = None,
     ) -> ReadinessResponse:
         """Whether the server is ready; not ready (503) is returned, not raised."""
@@ -673,6 +831,7 @@ class LoopaiClient:
             "GET",
             f"{API_PREFIX}/health/ready",
             timeout=timeout,
+            max_retries=max_retries,
             headers=headers,
             accept=frozenset({503}),
         )
@@ -681,9 +840,31 @@ class LoopaiClient:
         self,
         *,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
         headers: Mapping[str, str] | None = None,
     ) -> LivenessResponse:
         """Whether the server process is alive."""
         return await self._call(
-            LivenessResponse, "GET", f"{API_PREFIX}/health/live", timeout=timeout, headers=headers
+            LivenessResponse,
+            "GET",
+            f"{API_PREFIX}/health/live",
+            timeout=timeout,
+            max_retries=max_retries,
+            headers=headers,
         )
+
+
+def _policy(policy: RetryPolicy | None, max_retries: int | NotGiven) -> RetryPolicy:
+    """The retry policy from ``retry_policy`` and ``max_retries``, which must agree if both are given."""
+    if policy is not None and not isinstance(policy, RetryPolicy):
+        raise InvalidArgumentException("retry_policy", f"must be a RetryPolicy, got {type(policy).__name__}")
+    if isinstance(max_retries, NotGiven):
+        return policy or RetryPolicy(max_retries=_DEFAULT_MAX_RETRIES)
+    count = check.whole_number(max_retries, "max_retries", 0)
+    if policy is None:
+        return RetryPolicy(max_retries=count)
+    if count != policy.max_retries:
+        raise InvalidArgumentException(
+            "max_retries", "differs from retry_policy.max_retries; give one of them"
+        )
+    return policy

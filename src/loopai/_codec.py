@@ -43,11 +43,19 @@ def decode_model(model: type[T], content: bytes, *, method: str, url: str, statu
     """
     try:
         return _decoder(model).decode(content)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    # A hostile body can also break UTF-8 or nest deeper than the stack allows.
+    except (
+        msgspec.DecodeError,
+        msgspec.ValidationError,
+        UnicodeDecodeError,
+        RecursionError,
+        ValueError,
+    ) as exc:
         excerpt = content[:200].decode("utf-8", "replace")
+        reason = str(exc)[:300] or type(exc).__name__
+        name = getattr(model, "__name__", None) or str(model)
         raise ResponseDecodeException(
-            f"the response to {method} {url} is not a valid {model.__name__}: {exc}"
-            f" (body starts {excerpt!r})",
+            f"the response to {method} {url} is not a valid {name}: {reason} (body starts {excerpt!r})",
             status_code=status,
             method=method,
             url=url,

@@ -8,6 +8,7 @@ ErrorResponse, the framework's ProblemDetails, and empty bodies.
 from __future__ import annotations
 
 import email.utils
+import math
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -21,27 +22,63 @@ from ._exceptions import (
     LoopaiException,
     NotFoundException,
     RateLimitException,
+    RedirectException,
     ServerException,
     ValidationException,
 )
 
-__all__ = ["field_errors", "map_error", "parse_retry_after"]
+__all__ = ["excerpt", "field_errors", "map_error", "parse_retry_after", "retry_after"]
+
+#: How much server text an exception's message quotes; the parsed body stays on ``.body``.
+MESSAGE_EXCERPT = 1000
+
+
+def excerpt(text: str, limit: int = MESSAGE_EXCERPT) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... [{len(text) - limit:,} more characters]"
+
+
+def _finite_seconds(value: str) -> float | None:
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date)."""
+    """Seconds to wait from a ``Retry-After`` header, or None if it says nothing usable.
+
+    Delta-seconds (decimals accepted) or an HTTP date.  Zero, negative values
+    and dates in the past all mean "retry now" (0.0).
+    """
     if not value:
         return None
     value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
+    seconds = _finite_seconds(value)
+    if seconds is not None:
+        return seconds
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    try:
+        stamp = when.timestamp()
+    except (OverflowError, OSError, ValueError):
+        return None
+    return max(0.0, stamp - (time.time() if now is None else now))
+
+
+def retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
+    """The wait a response asks for: ``retry-after-ms`` if usable, else ``Retry-After``."""
+    millis = headers.get("retry-after-ms")
+    if millis:
+        seconds = _finite_seconds(millis.strip())
+        if seconds is not None:
+            return seconds / 1000
+    return parse_retry_after(headers.get("retry-after"), now=now)
 
 
 def field_errors(body: Any) -> dict[str, list[str]]:
@@ -68,12 +105,12 @@ def _parse_body(content: bytes) -> Any:
         return None
     try:
         return decode_json(content)
-    except msgspec.DecodeError:
-        return content[:2000].decode("utf-8", "replace")
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError, ValueError):
+        return content[: MESSAGE_EXCERPT * 2].decode("utf-8", "replace")
 
 
 def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+    return excerpt(value) if isinstance(value, str) and value else None
 
 
 def map_error(
@@ -91,7 +128,7 @@ def map_error(
     message = _text(fields.get("message")) or _text(fields.get("title"))
     details = fields.get("details")
     if message and isinstance(details, str) and details:
-        message = f"{message}: {details}"
+        message = excerpt(f"{message}: {details}")
     if message is None:
         message = _fallback_message(status, body)
     common: dict[str, Any] = {
@@ -102,6 +139,15 @@ def map_error(
         "method": method,
         "url": url,
     }
+    if 300 <= status < 400:
+        location = headers.get("location")
+        where = f" to {excerpt(location, 200)!r}" if location else " with no Location"
+        return RedirectException(
+            f"HTTP {status}: the server redirected{where}; loopai does not follow redirects"
+            " (point base_url at the final address)",
+            location=location,
+            **common,
+        )
     if status in (400, 422):
         return ValidationException(message, errors=field_errors(body), **common)
     if status in (401, 403):
@@ -111,17 +157,15 @@ def map_error(
     if status == 409:
         return ConflictException(message, **common)
     if status == 429:
-        retry_after = parse_retry_after(headers.get("retry-after"))
-        return RateLimitException(message, retry_after=retry_after, **common)
+        return RateLimitException(message, retry_after=retry_after(headers), **common)
     if status >= 500:
-        retry_after = parse_retry_after(headers.get("retry-after"))
-        return ServerException(message, retry_after=retry_after, **common)
+        return ServerException(message, retry_after=retry_after(headers), **common)
     return LoopaiException(message, **common)
 
 
 def _fallback_message(status: int, body: Any) -> str:
     if isinstance(body, str) and body.strip():
-        return f"HTTP {status}: {body.strip()[:200]}"
+        return f"HTTP {status}: {excerpt(body.strip(), 200)}"
     if status == 404:
         return "HTTP 404: no such route"
     if status == 405:

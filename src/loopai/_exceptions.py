@@ -26,7 +26,9 @@ __all__ = [
     "LoopaiException",
     "NotFoundException",
     "RateLimitException",
+    "RedirectException",
     "ResponseDecodeException",
+    "ResponseTooLargeException",
     "ServerException",
     "TimeoutException",
     "ValidationException",
@@ -83,6 +85,21 @@ class LoopaiException(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from the message and attributes, whatever the subclass's
+        # __init__ takes; a wrapped library exception is left behind (it may
+        # hold what loopai keeps out of its own messages).
+        state = {k: v for k, v in self.__dict__.items() if k != "original_exception"}
+        return (_rebuild, (type(self), self.args, state))
+
+
+def _rebuild(cls: type[LoopaiException], args: tuple[Any, ...], state: dict[str, Any]) -> LoopaiException:
+    exc = cls.__new__(cls)
+    Exception.__init__(exc, *args)
+    exc.__dict__.update(state)
+    exc.__dict__.setdefault("original_exception", None)
+    return exc
 
 
 class ValidationException(LoopaiException):
@@ -172,7 +189,27 @@ class ServerException(ExecutionException):
 
 
 class ConnectionException(LoopaiException):
-    """The server could not be reached, or the connection broke."""
+    """The server could not be reached, or the connection broke.
+
+    Attributes:
+        original_exception: The HTTP library's exception, when there was one
+            (not kept across pickling).
+        retryable: Whether the failure can go away on its own (a refused or
+            dropped connection) rather than being permanent (TLS spoken to a
+            plain-HTTP port, a request the HTTP library refuses to send).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        original_exception: BaseException | None = None,
+        retryable: bool = True,
+        **kw: Any,
+    ) -> None:
+        super().__init__(message, **kw)
+        self.original_exception = original_exception
+        self.retryable = retryable
 
 
 class TimeoutException(ConnectionException):
@@ -180,7 +217,40 @@ class TimeoutException(ConnectionException):
 
 
 class ResponseDecodeException(LoopaiException):
-    """The server's response did not have the documented shape."""
+    """The server's response did not have the documented shape.
+
+    A body that is cut off, not JSON, not valid UTF-8, nested too deeply or
+    not of the endpoint's model.  It is retried like any transient failure.
+    """
+
+
+class ResponseTooLargeException(LoopaiException):
+    """A response body, once decompressed, exceeded the client's ``max_response_bytes``.
+
+    Reading stops at the limit, so memory stays bounded; it is not retried.
+
+    Attributes:
+        limit: The limit in bytes that was exceeded.
+    """
+
+    def __init__(self, message: str, *, limit: int = 0, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.limit = limit
+
+
+class RedirectException(LoopaiException):
+    """The server answered with a redirect (3xx), which loopai never follows.
+
+    Following it could send the API key to another host; point ``base_url``
+    at the final address instead.
+
+    Attributes:
+        location: The redirect's ``Location`` header, when it sent one.
+    """
+
+    def __init__(self, message: str, *, location: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.location = location
 
 
 class ClientClosedException(LoopaiException, RuntimeError):

@@ -103,7 +103,9 @@ class SyncBatchStream:
         # the stream is told only that the block ended, which cancels what still runs.
         self._loop.cancel(self._pump_call)
         self._loop.call_soon(self._leave.set)
-        return self._loop.wait(self._held)
+        suppress = self._loop.wait(self._held)
+        # Only an exception the async stream was shown can be suppressed by it.
+        return bool(suppress) and self._exit_info[1] is not None
 
     def __iter__(self) -> Iterator[BatchExecuteResult]:
         return self

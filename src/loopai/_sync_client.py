@@ -21,6 +21,7 @@ from ._client import LoopaiClient
 from ._exceptions import ClientClosedException
 from ._loop_thread import LoopThread
 from ._models import BatchExecuteResult
+from ._not_given import NOT_GIVEN, NotGiven
 from ._sync_batch_stream import SyncBatchStream
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 
     from typing_extensions import Self
 
-    from ._batch_options import BatchOptions
+    from ._batch import BatchOptions
     from ._retry import RetryPolicy
     from ._transport import AsyncBaseTransport, AsyncHTTPClient, TimeoutTypes
 
@@ -99,6 +100,15 @@ def _streaming(
     return _SyncMethod(call, method, returns="SyncBatchStream")
 
 
+def _on_loop(method: Callable[Concatenate[LoopaiClient, P], R]) -> _SyncMethod[P, R]:
+    """The twin of a plain method that reads loop-bound state: called on the loop's thread."""
+
+    def call(self: SyncLoopaiClient, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return self._loop.run_sync(functools.partial(method, self._client, *args, **kwargs))
+
+    return _SyncMethod(call, method)
+
+
 def _rewrapping(
     method: Callable[Concatenate[LoopaiClient, P], LoopaiClient],
 ) -> _SyncMethod[P, SyncLoopaiClient]:
@@ -145,7 +155,7 @@ class SyncLoopaiClient:
         base_url: str | None = None,
         api_key: str | None = None,
         timeout: TimeoutTypes = 30.0,
-        max_retries: int = 3,
+        max_retries: int | NotGiven = NOT_GIVEN,
         *,
         headers: Mapping[str, str] | None = None,
         http_client: AsyncHTTPClient | None = None,
@@ -153,6 +163,9 @@ class SyncLoopaiClient:
         max_connections: int = 100,
         retry_policy: RetryPolicy | None = None,
         batch_options: BatchOptions | None = None,
+        max_response_bytes: int = 64 * 1024 * 1024,
+        requests_per_second: float | None = None,
+        items_per_second: float | None = None,
         backend: str = "asyncio",
         backend_options: Mapping[str, Any] | None = None,
     ) -> None:
@@ -168,6 +181,9 @@ class SyncLoopaiClient:
             max_connections=max_connections,
             retry_policy=retry_policy,
             batch_options=batch_options,
+            max_response_bytes=max_response_bytes,
+            requests_per_second=requests_per_second,
+            items_per_second=items_per_second,
         )
         loop = LoopThread(backend, backend_options)
         try:
@@ -235,6 +251,21 @@ class SyncLoopaiClient:
         return self._client.base_url
 
     @property
+    def api_key(self) -> str | None:
+        """The API key as given (it never appears in a repr, log or error)."""
+        return self._client.api_key
+
+    @property
+    def timeout(self) -> TimeoutTypes:
+        """The default timeout of each attempt, as given."""
+        return self._client.timeout
+
+    @property
+    def max_retries(self) -> int:
+        """Retries of transient failures after the first attempt."""
+        return self._client.max_retries
+
+    @property
     def retry_policy(self) -> RetryPolicy:
         """The retry settings of every call."""
         return self._client.retry_policy
@@ -261,6 +292,7 @@ class SyncLoopaiClient:
     # --- derived from LoopaiClient: one line each, checked by tests/test_sync_client.py -------
 
     with_options = _rewrapping(LoopaiClient.with_options)
+    rate_limit_state = _on_loop(LoopaiClient.rate_limit_state)
     create_task = _blocking(LoopaiClient.create_task)
     get_task = _blocking(LoopaiClient.get_task)
     execute = _blocking(LoopaiClient.execute)

@@ -16,7 +16,7 @@ from .._retry import RetryPolicy
 from .._transport import asgi_transport
 from ._faults import Fault, FaultPlan
 from ._rate_limiter import DEPLOYED_RULES, RateLimitRule
-from ._server import LocalServer, RecordedRequest, ServerQuirks
+from ._server import LocalServer, RecordedRefusal, RecordedRequest, ServerQuirks
 
 __all__ = [
     "DEPLOYED_RULES",
@@ -25,6 +25,7 @@ __all__ = [
     "FaultPlan",
     "LocalServer",
     "RateLimitRule",
+    "RecordedRefusal",
     "RecordedRequest",
     "ServerQuirks",
     "in_process_client",
@@ -35,6 +36,7 @@ for _name in (
     "FaultPlan",
     "LocalServer",
     "RateLimitRule",
+    "RecordedRefusal",
     "RecordedRequest",
     "ServerQuirks",
 ):

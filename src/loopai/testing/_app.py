@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import anyio
 from starlette.applications import Starlette
@@ -15,13 +15,11 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from ._binding import BindingError, Field, bind, bind_data, parse_guid, problem
-from ._store import StoredTask
+from ._quirks import ServerQuirks
+from ._store import Store, StoredTask
 from ._wire import dto, float32, format_ticks, now_ticks, render
 
-if TYPE_CHECKING:
-    from ._server import LocalServer
-
-__all__ = ["build_api"]
+__all__ = ["ApiHost", "build_api"]
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -84,8 +82,23 @@ def _text(value: Any) -> str:
     return render(value, pretty=False).decode()
 
 
+class ApiHost(Protocol):
+    """What the endpoints read and update on the server that hosts them (a `LocalServer`)."""
+
+    store: Store
+    quirks: ServerQuirks
+    executions: int
+    version: str
+    environment: str
+    components: dict[str, str]
+
+    def has_async_program(self, task: Any) -> bool:
+        """Whether the task's program is async (then batch items run concurrently)."""
+        ...
+
+
 class _Api:
-    def __init__(self, server: LocalServer) -> None:
+    def __init__(self, server: ApiHost) -> None:
         self.server = server
         self.store = server.store
 
@@ -497,7 +510,7 @@ def _task_rule_violations(fields: dict[str, Any]) -> list[dict[str, str]]:
     return details
 
 
-def build_api(server: LocalServer) -> Starlette:
+def build_api(server: ApiHost) -> Starlette:
     """The Starlette application of every endpoint in CONTRACT.md."""
     api = _Api(server)
 

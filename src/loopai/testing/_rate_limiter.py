@@ -57,8 +57,19 @@ class RateLimiter:
 
     def check(self, client: str, method: str, path: str) -> dict[str, str] | None:
         """Count a request; None if allowed, else the 429 headers to send."""
+        allowed, headers = self.admit(client, method, path)
+        return None if allowed else headers
+
+    def admit(self, client: str, method: str, path: str) -> tuple[bool, dict[str, str]]:
+        """Count a request: whether it is allowed, and the rate-limit headers to answer with.
+
+        As AspNetCoreRateLimit does, every answer carries ``X-Rate-Limit-Limit``,
+        ``-Remaining`` and ``-Reset`` of the tightest matching rule; a refused
+        one adds ``Retry-After``.
+        """
         now = self.clock()
         blocked: dict[str, str] | None = None
+        tightest: tuple[int, float, RateLimitRule] | None = None
         for rule in self.rules:
             if not fnmatch.fnmatchcase(path, rule.route):
                 continue
@@ -68,14 +79,28 @@ class RateLimiter:
                 start, count = now, 0
             count += 1
             self._counters[key] = (start, count)
+            reset = start + rule.seconds
+            remaining = max(0, rule.limit - count)
+            if tightest is None or remaining < tightest[0]:
+                tightest = (remaining, reset, rule)
             if count > rule.limit and blocked is None:
-                reset = start + rule.seconds
                 blocked = {
                     "Retry-After": str(max(1, math.ceil(reset - now))),
-                    "X-Rate-Limit-Limit": rule.period,
-                    "X-Rate-Limit-Remaining": "0",
-                    "X-Rate-Limit-Reset": datetime.fromtimestamp(reset, tz=timezone.utc)
-                    .isoformat()
-                    .replace("+00:00", "Z"),
+                    **_limit_headers(rule, 0, reset),
                 }
-        return blocked
+        if blocked is not None:
+            return False, blocked
+        if tightest is None:
+            return True, {}
+        remaining, reset, rule = tightest
+        return True, _limit_headers(rule, remaining, reset)
+
+
+def _limit_headers(rule: RateLimitRule, remaining: int, reset: float) -> dict[str, str]:
+    return {
+        "X-Rate-Limit-Limit": rule.period,
+        "X-Rate-Limit-Remaining": str(remaining),
+        "X-Rate-Limit-Reset": datetime.fromtimestamp(reset, tz=timezone.utc)
+        .isoformat()
+        .replace("+00:00", "Z"),
+    }

@@ -15,6 +15,7 @@ import anyio
 from ._app import build_api
 from ._faults import Fault, FaultPlan
 from ._programs import Program
+from ._quirks import ServerQuirks
 from ._rate_limiter import RateLimiter, RateLimitRule
 from ._store import Store
 from ._wire import format_ticks, now_ticks, render
@@ -29,32 +30,6 @@ _Send = Callable[[_Message], Any]
 
 
 @dataclass(frozen=True)
-class ServerQuirks:
-    """Behaviours of the deployed server that clients must survive.
-
-    Args:
-        single_precision: ``accuracy_target``, ``sampling_rate`` and scores
-            read back in single precision (0.95 comes back 0.949999988079071).
-        pretty_json: Development formatting: indented, non-ASCII and
-            ``<>&'+`` written as ``\\u`` escapes.
-        timeout_as_error: A timed-out run reports ``status`` "error" (as
-            deployed) instead of "timeout".
-        broken_rate_limiter: A rate-limited request gets 500 INTERNAL_ERROR
-            without ``Retry-After`` instead of 429 (as deployed).
-    """
-
-    single_precision: bool = True
-    pretty_json: bool = True
-    timeout_as_error: bool = True
-    broken_rate_limiter: bool = False
-
-    @classmethod
-    def none(cls) -> ServerQuirks:
-        """A server without quirks: compact JSON, exact numbers, ``"timeout"`` status."""
-        return cls(single_precision=False, pretty_json=False, timeout_as_error=False)
-
-
-@dataclass(frozen=True)
 class RecordedRequest:
     """One request as the server received it."""
 
@@ -66,6 +41,15 @@ class RecordedRequest:
     time: float
     client: str
     in_flight: int
+
+
+@dataclass(frozen=True)
+class RecordedRefusal:
+    """One request the rate limiter refused."""
+
+    method: str
+    path: str
+    time: float
 
 
 @dataclass
@@ -119,6 +103,8 @@ class LocalServer:
         self.requests: list[RecordedRequest] = []
         self.in_flight = 0
         self.peak_in_flight = 0
+        #: Requests the rate limiter refused (429, or 500 with the broken limiter), in order of arrival.
+        self.rate_limited: list[RecordedRefusal] = []
         self.executions = 0
         self.version = version
         self.environment = environment
@@ -170,6 +156,7 @@ class LocalServer:
     def reset_records(self) -> None:
         """Forget recorded requests and the peak concurrency."""
         self.requests.clear()
+        self.rate_limited.clear()
         self.peak_in_flight = self.in_flight
 
     # --- ASGI ---------------------------------------------------------------------------
@@ -181,10 +168,25 @@ class LocalServer:
             return
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        answered = False
+
+        def done() -> None:
+            nonlocal answered
+            if not answered:
+                answered = True
+                self.in_flight -= 1
+
+        async def send_counted(message: _Message) -> None:
+            # A request stops counting once its last byte is handed over, not when the
+            # handler's tail ends: by then the client may rightly have sent the next one.
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                done()
+            await send(message)
+
         try:
-            await self._handle(scope, receive, send)
+            await self._handle(scope, receive, send_counted)
         finally:
-            self.in_flight -= 1
+            done()
 
     async def _handle(self, scope: _Scope, receive: _Receive, send: _Send) -> None:
         body, too_large = await _read_body(receive)
@@ -201,10 +203,12 @@ class LocalServer:
             await _respond(send, 413, b"", [])
             return
         if self.rate_limiter is not None:
-            blocked = self.rate_limiter.check(client, method, path)
-            if blocked is not None:
-                await self._rate_limited(send, blocked)
+            allowed, limit_headers = self.rate_limiter.admit(client, method, path)
+            if not allowed:
+                self.rate_limited.append(RecordedRefusal(method, path, time.time()))
+                await self._rate_limited(send, limit_headers)
                 return
+            send = _with_headers(send, limit_headers)
         fault = self.faults.pick(method, path)
         if fault is not None and fault.delay and await _client_left_during(anyio.sleep(fault.delay), receive):
             return
@@ -417,6 +421,17 @@ def _api_scope(scope: _Scope) -> _Scope:
     # ASP.NET Core routes are case-insensitive; ids are GUIDs, so lower-casing is safe.
     path = scope["path"].lower()
     return {**scope, "path": path, "raw_path": path.encode()}
+
+
+def _with_headers(send: _Send, headers: dict[str, str]) -> _Send:
+    extra = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+
+    async def wrapped(message: _Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *extra]}
+        await send(message)
+
+    return wrapped
 
 
 def _with_version_header(send: _Send) -> _Send:

@@ -1,4 +1,4 @@
-"""A client-side pace for requests and items, so a job stays under rate limits."""
+"""A client-side pace for one job's requests and items, so the job stays under rate limits."""
 
 from __future__ import annotations
 
