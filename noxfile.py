@@ -1,4 +1,4 @@
-"""Sessions: `nox` runs lint, typecheck and tests; `nox -s bench` runs the benchmarks."""
+"""Sessions: `nox` runs lint, typecheck, tests and docs; `nox -s bench` runs the benchmarks."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def _expose_pyenv_pythons() -> None:
 
 _expose_pyenv_pythons()
 
-nox.options.sessions = ["lint", "typecheck", "tests", "tests_without_trio"]
+nox.options.sessions = ["lint", "typecheck", "tests", "tests_without_trio", "docs"]
 nox.options.reuse_venv = "yes"
 COVERAGE_FLOOR = "90"
 
@@ -74,3 +74,21 @@ def bench(session: nox.Session) -> None:
     """The benchmark suite at full size; prints the results table (see benchmarks/README.md)."""
     session.install("-e", ".[dev]")
     session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session(python="3.11")
+def docs(session: nox.Session) -> None:
+    """Build the site into site/ with `mkdocs build --strict`, run its snippets, check it in Chromium.
+
+    The browser check needs Debian's `chromium` (`.ci/run` installs it); its
+    screenshots land in site/_screenshots/.
+    """
+    session.install("-e", ".[docs,trio]")
+    session.run("mkdocs", "build", "--strict", "--site-dir", "site", env={"NO_MKDOCS_2_WARNING": "1"})
+    session.run(
+        "pytest",
+        "tests/test_docs_snippets.py",
+        "tests/docs",
+        *session.posargs,
+        env={"LOOPAI_SITE_DIR": "site"},
+    )

@@ -83,8 +83,9 @@ async def _batch_backend(url: str, sizes: tuple[int, ...], per_measure: int, rou
             body = request_body(data)
             one_request = BatchOptions(chunk_size=size, max_chunk_bytes=max(4_000_000, 2 * len(body)))
 
-            async def floor(body: bytes = body, size: int = size) -> None:
-                response = await raw.post(batch_url, content=body, headers=json_headers)
+            async def floor(data: list[dict[str, str]] = data, size: int = size) -> None:
+                # A raw client also builds the request from the inputs.
+                response = await raw.post(batch_url, content=request_body(data), headers=json_headers)
                 assert len(_decode_response(response.content).results) == size
 
             async def via_loopai(

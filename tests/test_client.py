@@ -10,9 +10,12 @@ import httpx2
 import pytest
 
 from loopai import (
+    BatchOptions,
     ClientClosedException,
     ConflictException,
+    ConnectionException,
     ExecutionException,
+    ExecutionResult,
     InvalidArgumentException,
     LoopaiClient,
     NotFoundException,
@@ -22,7 +25,7 @@ from loopai import (
     __version__,
 )
 from loopai.models import BatchExecuteItem, BatchExecuteRequest, BatchValidateItem
-from loopai.testing import Fault, LocalServer, in_process_client
+from loopai.testing import Fault, LocalServer, RateLimitRule, in_process_client
 
 from .conftest import SPAM_TASK
 
@@ -382,3 +385,47 @@ async def test_cancelled_requests_do_not_leak_pool_slots(loopai_server: LocalSer
         with anyio.fail_after(10):
             for _ in range(20):
                 assert (await client.get_health(timeout=5.0)).status == "healthy"
+
+
+async def test_with_raw_response_gives_status_headers_rate_limit_and_the_parsed_result() -> None:
+    """with_raw_response.execute returns the HTTP answer, and parse() the same result execute returns."""
+    server = LocalServer(seed=0, rate_limits=[RateLimitRule(100, "1m")])
+    async with server.serve() as url, LoopaiClient(url) as client:
+        task = await client.create_task(**SPAM_TASK)
+        raw = await client.with_raw_response.execute(task.id, {"text": "free money"})
+        assert raw.status_code == 200
+        assert raw.headers["content-type"].startswith("application/json")
+        result = raw.parse()
+        assert isinstance(result, ExecutionResult) and result.output == "spam"
+        assert raw.rate_limit is not None and raw.rate_limit.remaining == 99 and raw.rate_limit.limit == "1m"
+        state = client.rate_limit_state("POST", f"/api/v1/tasks/{task.id}/execute")
+        assert state is not None and state.remaining == 99
+        batch = await client.with_raw_response.batch_execute(
+            task.id, [{"text": str(n)} for n in range(30)], options=BatchOptions(chunk_size=10)
+        )
+        assert len(batch.answers) == 3 and batch.parse().total_items == 30
+        with pytest.raises(AttributeError, match="stream_batch"):
+            _ = client.with_raw_response.stream_batch
+
+
+async def test_seed_sdk_attributes_are_there(loopai_url: str) -> None:
+    """client.timeout, .max_retries and .api_key as given; the key still hidden from repr."""
+    async with LoopaiClient(loopai_url, api_key="sk-seed", timeout=12.5, max_retries=5) as client:
+        assert client.timeout == 12.5
+        assert client.max_retries == 5
+        assert client.api_key == "sk-seed"
+        assert "sk-seed" not in repr(client)
+
+
+async def test_connection_exception_keeps_the_original_exception() -> None:
+    """ConnectionException.original_exception is the HTTP library's exception, as the seed SDK had it."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with LoopaiClient(f"http://127.0.0.1:{port}", max_retries=0) as client:
+        with pytest.raises(ConnectionException) as caught:
+            await client.get_health()
+    assert isinstance(caught.value.original_exception, Exception)
+    assert caught.value.__cause__ is caught.value.original_exception

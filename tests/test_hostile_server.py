@@ -73,12 +73,6 @@ MIB = 1024 * 1024
 BUSY = b'{"code":"SERVICE_UNAVAILABLE","message":"busy"}'
 
 
-def new_exception(name: str) -> type[LoopaiException]:
-    """An exception class that issue 8 adds to loopai (LoopaiException until it exists)."""
-    found = getattr(loopai.exceptions, name, None)
-    return found if isinstance(found, type) and issubclass(found, LoopaiException) else LoopaiException
-
-
 @pytest.fixture
 def real_waits() -> Iterator[None]:
     """Stamina's testing mode off: Retry-After and backoff waits really happen."""
@@ -283,7 +277,7 @@ SIZE_SCENARIOS: dict[str, Scenario] = {
 @pytest.mark.parametrize("name", list(SIZE_SCENARIOS))
 async def test_response_over_the_cap_raises_once_in_bounded_memory(name: str) -> None:
     """A decoded body over max_response_bytes raises ResponseTooLargeException, once, in flat memory."""
-    too_large = new_exception("ResponseTooLargeException")
+    too_large = loopai.exceptions.ResponseTooLargeException
     if name == "gzip-bomb":
         assert len(bomb()) < 2000
     with anyio.fail_after(20), HostileServer(SIZE_SCENARIOS[name]) as server:
@@ -665,7 +659,7 @@ async def test_batch_timeout_is_checked_before_sending(value: float) -> None:
 )
 async def test_redirect_is_not_followed_and_names_the_location(status: int, body: bytes) -> None:
     """A 3xx raises RedirectException naming its Location; the Location never sees a request."""
-    redirect = new_exception("RedirectException")
+    redirect = loopai.exceptions.RedirectException
     with anyio.fail_after(10), HostileServer(respond(200)) as elsewhere:
         location = elsewhere.url + HEALTH
         with HostileServer(respond(status, {"Location": location}, body)) as origin:
@@ -804,14 +798,3 @@ async def test_retry_records_come_from_the_loopai_logger(caplog: pytest.LogCaptu
     assert "GET" in retries[0].getMessage()
     assert server.url + HEALTH in retries[0].getMessage()
     assert not [r for r in caplog.records if "SECRETLOGKEY" in r.getMessage()]
-
-
-async def test_configured_logging_shows_no_bare_stamina_retry_warnings(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    """An app that configured logging sees loopai's retry record, not a bare `stamina.retry_scheduled` too."""
-    caplog.set_level(logging.WARNING)
-    with anyio.fail_after(10), HostileServer(sequence(respond(503, None, BUSY), respond(200))) as server:
-        async with LoopaiClient(server.url) as client:
-            await client.get_health()
-    assert not [r for r in caplog.records if r.name.split(".")[0] == "stamina"]

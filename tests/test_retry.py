@@ -6,6 +6,7 @@ run at full speed without touching sleep.
 
 from __future__ import annotations
 
+import anyio
 import pytest
 
 from loopai import (
@@ -147,13 +148,28 @@ async def test_the_deployed_broken_rate_limiter_is_survived() -> None:
     from loopai.testing import RateLimitRule
 
     server = LocalServer(quirks=ServerQuirks(broken_rate_limiter=True), rate_limits=[RateLimitRule(1, "1h")])
-    async with server.serve() as url, LoopaiClient(url, max_retries=2) as client:
-        await client.get_health()
-        with pytest.raises(ServerException) as caught:
-            await client.get_health()
+    async with server.serve() as url:
+        async with LoopaiClient(url) as first:
+            await first.get_health()
+        async with LoopaiClient(url, max_retries=2) as client:
+            with pytest.raises(ServerException) as caught:
+                await client.get_health()
     assert caught.value.code == "INTERNAL_ERROR"
     assert caught.value.attempts == 3
     assert len(server.requests_to("/api/v1/health")) == 4
+
+
+async def test_a_used_up_rate_limit_is_not_waited_out_past_max_retry_after() -> None:
+    """The server said no requests remain for an hour: the next call raises at once, sending nothing."""
+    from loopai.testing import RateLimitRule
+
+    server = LocalServer(rate_limits=[RateLimitRule(1, "1h")])
+    async with server.serve() as url, LoopaiClient(url) as client:
+        await client.get_health()
+        with anyio.fail_after(10), pytest.raises(RateLimitException, match="used up") as caught:
+            await client.get_health()
+    assert caught.value.retry_after is not None and caught.value.retry_after > 3000
+    assert len(server.requests_to("/api/v1/health")) == 1
 
 
 async def test_429_with_a_long_retry_after_is_raised_at_once(

@@ -174,6 +174,19 @@ def test_every_endpoint_blocks_and_returns_the_model(client: SyncLoopaiClient) -
     assert client.get_liveness().status
 
 
+def test_with_raw_response_blocks_and_returns_the_answer(client: SyncLoopaiClient) -> None:
+    """client.with_raw_response.<method>(...) blocks and returns status, headers and the parsed result."""
+    raw = client.with_raw_response.get_health()
+    assert raw.status_code == 200
+    assert raw.parse().status == "healthy"
+    task = client.create_task(**SPAM_TASK)
+    executed = client.with_raw_response.execute(task.id, {"text": "Buy now for free money!"})
+    assert executed.parse().output == "spam"
+    assert "content-type" in {name.lower() for name in executed.headers}
+    with pytest.raises(AttributeError):
+        _ = client.with_raw_response.stream_batch
+
+
 def test_errors_arrive_as_the_async_clients_exceptions(client: SyncLoopaiClient) -> None:
     """A 404 raises NotFoundException in the calling thread; argument errors too."""
     with pytest.raises(NotFoundException):

@@ -3,6 +3,8 @@
 from ._batch import BatchOptions, BatchProgress, BatchStream
 from ._client import LoopaiClient
 from ._not_given import NOT_GIVEN, NotGiven
+from ._rate_budget import RateLimitState
+from ._raw_response import LoopaiResponse, RateLimitInfo
 from ._retry import RetryPolicy
 from ._sync_batch_stream import SyncBatchStream
 from ._sync_client import SyncLoopaiClient
@@ -57,9 +59,12 @@ __all__ = [
     "InvalidArgumentException",
     "LoopaiClient",
     "LoopaiException",
+    "LoopaiResponse",
     "NotFoundException",
     "NotGiven",
     "RateLimitException",
+    "RateLimitInfo",
+    "RateLimitState",
     "RedirectException",
     "ResponseDecodeException",
     "ResponseTooLargeException",
@@ -78,7 +83,10 @@ for _name in (
     "BatchProgress",
     "BatchStream",
     "LoopaiClient",
+    "LoopaiResponse",
     "NotGiven",
+    "RateLimitInfo",
+    "RateLimitState",
     "RetryPolicy",
     "SyncBatchStream",
     "SyncLoopaiClient",

@@ -50,6 +50,7 @@ from ._models import (
 from ._not_given import NOT_GIVEN, NotGiven
 from ._pipeline import Answer, Call, RequestPipeline
 from ._rate_budget import RateBudget, RateGate, RateLimitState
+from ._raw_response import WithRawResponse
 from ._retry import RetryPolicy
 from ._transport import (
     ACCEPT_ENCODING,
@@ -117,7 +118,7 @@ class _BaseUrl:
 class LoopaiClient:
     """An async client of the Loopai Cloud API, for asyncio and trio alike.
 
-    Use it as an async context manager, or call `aclose` when done::
+    Use it as an async context manager, or call `aclose` when done:
 
         async with LoopaiClient("http://localhost:8080") as client:
             task = await client.get_task(task_id)
@@ -243,6 +244,11 @@ class LoopaiClient:
     def timeout(self) -> TimeoutTypes:
         """The default timeout of each attempt, as given."""
         return self._given_timeout
+
+    @property
+    def with_raw_response(self) -> WithRawResponse:
+        """The same methods, returning the `LoopaiResponse` (status, headers, trace id, `parse()`)."""
+        return WithRawResponse(self)
 
     @property
     def max_retries(self) -> int:
@@ -671,7 +677,7 @@ class LoopaiClient:
         Inputs are read lazily from an iterable or async iterable of input
         dicts (ids are their positions) or of `BatchExecuteItem` (ids kept,
         and a repeated id ends the job); the first item decides which.
-        Use it as::
+        Use it as:
 
             async with client.stream_batch(task_id, inputs) as results:
                 async for result in results:

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import anyio
 import stamina
@@ -23,11 +25,11 @@ import stamina
 from ._codec import decode_model
 from ._error_mapping import map_error, retry_after
 from ._exceptions import ClientClosedException, LoopaiException, RateLimitException, TimeoutException
-from ._rate_budget import RateGate
+from ._rate_budget import BudgetExhausted, RateGate
 from ._retry import RetryPolicy, is_transient
 from ._transport import HttpTransport, RawResponse, Timeout
 
-__all__ = ["Answer", "Call", "RequestPipeline"]
+__all__ = ["Answer", "Call", "RequestPipeline", "capture_answers"]
 
 T = TypeVar("T")
 
@@ -54,6 +56,20 @@ class Answer(Generic[T]):
 
     response: RawResponse
     value: T
+
+
+_captured: ContextVar[list[Answer[Any]] | None] = ContextVar("loopai_captured_answers", default=None)
+
+
+@contextmanager
+def capture_answers() -> Iterator[list[Answer[Any]]]:
+    """Collect the answers of every call made in this context (tasks it starts included)."""
+    answers: list[Answer[Any]] = []
+    token = _captured.set(answers)
+    try:
+        yield answers
+    finally:
+        _captured.reset(token)
 
 
 class _RetryRun:
@@ -128,7 +144,7 @@ class RequestPipeline:
         url = self.base_url + call.path
         key = (call.method, call.path.lower())
         # Waiting for the budget before the first attempt is queueing, not part of the call.
-        await self.gate.acquire(key, call.items)
+        await self._acquire(call, key, url, math.inf)
         policy_deadline = call.policy.timeout
         started = anyio.current_time()
         deadline = started + policy_deadline if policy_deadline is not None else math.inf
@@ -186,11 +202,27 @@ class RequestPipeline:
                 try:
                     if attempt.num == 1:
                         raise first_failure  # replayed, so that stamina decides and waits from it
-                    return await self._attempt(call, model, url, key, is_open, attempt=attempt.num)
+                    return await self._attempt(
+                        call, model, url, key, is_open, attempt=attempt.num, deadline=run.deadline
+                    )
                 except LoopaiException as exc:
                     exc.attempts = attempt.num
                     raise
         raise AssertionError("unreachable: stamina either returns or raises")  # pragma: no cover
+
+    async def _acquire(self, call: Call, key: tuple[str, str], url: str, deadline: float) -> None:
+        """Wait for the rate budget, unless the server's limit holds the route longer than allowed."""
+        max_wait = min(call.policy.max_retry_after, deadline - anyio.current_time())
+        try:
+            await self.gate.acquire(key, call.items, max_wait=max(0.0, max_wait))
+        except BudgetExhausted as exc:
+            raise RateLimitException(
+                f"not sent: the server's rate limit for this route is used up for {exc.wait:.3g} s more,"
+                " longer than RetryPolicy.max_retry_after or the call's deadline allows",
+                retry_after=exc.wait,
+                method=call.method,
+                url=url,
+            ) from None
 
     async def _attempt(
         self,
@@ -201,8 +233,12 @@ class RequestPipeline:
         is_open: Callable[[], bool],
         *,
         attempt: int,
+        deadline: float = math.inf,
     ) -> Answer[T]:
+        if attempt > 1:  # the first attempt's permit was taken before the call's clock started
+            await self._acquire(call, key, url, deadline)
         if not is_open() or self.transport.closed:
+            self.gate.finish(key)
             raise ClientClosedException(
                 "the client was closed" + ("" if attempt == 1 else " while the call waited to retry"),
                 method=call.method,
@@ -210,16 +246,28 @@ class RequestPipeline:
             )
         if self._slots is None:
             self._slots = anyio.CapacityLimiter(self._max_connections)
-        async with self._slots:
-            started = anyio.current_time()
-            raw = await self.transport.send(
-                call.method,
-                url,
-                content=call.content,
-                headers=call.headers,
-                time_limits=call.timeout,
-                display_url=url,
-            )
+        slots = self._slots
+        try:
+            try:
+                # A slot is free most of the time: take it without yielding to the event loop.
+                slots.acquire_nowait()
+            except anyio.WouldBlock:
+                await slots.acquire()
+            try:
+                started = anyio.current_time()
+                raw = await self.transport.send(
+                    call.method,
+                    url,
+                    content=call.content,
+                    headers=call.headers,
+                    time_limits=call.timeout,
+                    display_url=url,
+                )
+            finally:
+                slots.release()
+        except BaseException:
+            self.gate.finish(key)
+            raise
         status = raw.status_code
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
@@ -233,4 +281,8 @@ class RequestPipeline:
             raise error
         self.gate.finish(key, status=status, headers=raw.headers)
         value = decode_model(model, raw.content, method=call.method, url=url, status=status)
-        return Answer(raw, value)
+        answer = Answer(raw, value)
+        captured = _captured.get()
+        if captured is not None:
+            captured.append(answer)
+        return answer

@@ -22,7 +22,7 @@ from typing import TypeAlias
 
 import anyio
 
-__all__ = ["RateBudget", "RateGate", "RateLimitState", "Reservation", "RouteKey"]
+__all__ = ["BudgetExhausted", "RateBudget", "RateGate", "RateLimitState", "Reservation", "RouteKey"]
 
 #: What the server counts a request against: its method and lower-cased path.
 RouteKey: TypeAlias = "tuple[str, str]"
@@ -184,16 +184,30 @@ class RateBudget:
         )
 
 
+class BudgetExhausted(Exception):
+    """The route is held back for longer than the caller will wait."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(wait)
+        self.wait = wait
+
+
 class RateGate:
     """Waits on a `RateBudget` with anyio's clock."""
 
     def __init__(self, budget: RateBudget) -> None:
         self.budget = budget
 
-    async def acquire(self, key: RouteKey, items: int = 1) -> None:
-        """Wait until a send of ``items`` items to ``key`` may go."""
+    async def acquire(self, key: RouteKey, items: int = 1, *, max_wait: float = math.inf) -> None:
+        """Wait until a send of ``items`` items to ``key`` may go.
+
+        Raises:
+            BudgetExhausted: the server's limit holds the route back for longer than ``max_wait``.
+        """
         while True:
             reservation = self.budget.reserve(key, items, anyio.current_time())
+            if not reservation.granted and reservation.wait > max_wait:
+                raise BudgetExhausted(reservation.wait)
             if reservation.wait > 0:
                 await anyio.sleep(reservation.wait)
             if reservation.granted:

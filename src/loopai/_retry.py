@@ -11,7 +11,9 @@ from ._exceptions import (
     InvalidArgumentException,
     LoopaiException,
     RateLimitException,
+    RedirectException,
     ResponseDecodeException,
+    ResponseTooLargeException,
     ServerException,
 )
 
@@ -33,6 +35,8 @@ def is_transient(exc: BaseException) -> bool:
         return exc.retryable
     if isinstance(exc, ResponseDecodeException):
         return True
+    if isinstance(exc, (ResponseTooLargeException, RedirectException)):
+        return False
     if not isinstance(exc, LoopaiException) or exc.status_code is None:
         return False
     if exc.status_code in _TRANSIENT_STATUS:

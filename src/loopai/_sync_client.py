@@ -14,7 +14,7 @@ import types
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, cast, overload
 
 from ._blocking_view import blocking_docstring, blocking_view
 from ._client import LoopaiClient
@@ -31,10 +31,11 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from ._batch import BatchOptions
+    from ._raw_response import LoopaiResponse, WithRawResponse
     from ._retry import RetryPolicy
     from ._transport import AsyncBaseTransport, AsyncHTTPClient, TimeoutTypes
 
-__all__ = ["SyncLoopaiClient"]
+__all__ = ["SyncLoopaiClient", "SyncWithRawResponse"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -266,6 +267,11 @@ class SyncLoopaiClient:
         return self._client.max_retries
 
     @property
+    def with_raw_response(self) -> SyncWithRawResponse:
+        """The same methods, returning the `LoopaiResponse` (status, headers, trace id, `parse()`)."""
+        return SyncWithRawResponse(self._loop, self._client.with_raw_response)
+
+    @property
     def retry_policy(self) -> RetryPolicy:
         """The retry settings of every call."""
         return self._client.retry_policy
@@ -306,6 +312,25 @@ class SyncLoopaiClient:
     get_health_detailed = _blocking(LoopaiClient.get_health_detailed)
     get_readiness = _blocking(LoopaiClient.get_readiness)
     get_liveness = _blocking(LoopaiClient.get_liveness)
+
+
+class SyncWithRawResponse:
+    """The sync client's methods, returning a `LoopaiResponse` instead of the parsed result.
+
+    ``client.with_raw_response.execute(task_id, {...})`` takes the same
+    arguments as ``client.execute`` and blocks the same way.
+    """
+
+    def __init__(self, loop: LoopThread, raw: WithRawResponse) -> None:
+        self._loop = loop
+        self._raw = raw
+
+    def __getattr__(self, name: str) -> Callable[..., LoopaiResponse[Any]]:
+        method = getattr(self._raw, name)  # AttributeError for what is not an API call
+        return cast("Callable[..., LoopaiResponse[Any]]", blocking_view(self._loop, method))
+
+    def __repr__(self) -> str:
+        return "<SyncLoopaiClient.with_raw_response>"
 
 
 def _close_and_stop(loop: LoopThread, client: LoopaiClient) -> None:

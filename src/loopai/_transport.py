@@ -8,10 +8,11 @@ Swapping the HTTP library is a change to this file alone.
 from __future__ import annotations
 
 import functools
+import http.cookiejar
 import math
 import ssl
 from collections.abc import Callable, Mapping
-from contextlib import nullcontext
+from contextlib import aclosing, nullcontext
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -106,6 +107,19 @@ def _unused_tls_context() -> ssl.SSLContext:
     return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
+class _RefuseAllCookies(http.cookiejar.DefaultCookiePolicy):
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+    def return_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+
+def _no_cookies() -> http.cookiejar.CookieJar:
+    """A jar that keeps nothing: the API authenticates by header; a server's cookies must not break calls."""
+    return http.cookiejar.CookieJar(policy=_RefuseAllCookies())
+
+
 def _is_permanent_tls_failure(exc: BaseException) -> bool:
     seen: set[int] = set()
     cause: BaseException | None = exc
@@ -163,6 +177,7 @@ class HttpTransport:
                 verify=_verifying_tls_context() if tls else _unused_tls_context(),
                 follow_redirects=False,
                 headers=headers,
+                cookies=_no_cookies(),
             )
         self._client = http_client
 
@@ -251,8 +266,9 @@ class HttpTransport:
             else:
                 body = BoundedBody(response.headers.get("content-encoding", ""), self.max_response_bytes)
                 body.expect(response.headers.get("content-length", ""))
-                async for chunk in response.aiter_raw():
-                    body.feed(chunk)
+                async with aclosing(response.aiter_raw()) as chunks:
+                    async for chunk in chunks:
+                        body.feed(chunk)
             content_bytes = body.finish()
         except BodyTooLarge:
             raise ResponseTooLargeException(

@@ -1,6 +1,6 @@
 """Hypothesis strategies for loopai's models, task specs and inputs.
 
-Use them to property-test code that consumes loopai results::
+Use them to property-test code that consumes loopai results:
 
     from hypothesis import given
     from loopai.testing import strategies as st_loopai
