@@ -92,3 +92,10 @@ def docs(session: nox.Session) -> None:
         *session.posargs,
         env={"LOOPAI_SITE_DIR": "site"},
     )
+
+
+@nox.session(python="3.11")
+def ray(session: nox.Session) -> None:
+    """loopai.ray on a local two-CPU Ray cluster (tests_ray/, never collected by `tests`): a few minutes."""
+    session.install("-e", ".[ray,tests]", "ray[default]")
+    session.run("pytest", "tests_ray", "-p", "no:randomly", *session.posargs)

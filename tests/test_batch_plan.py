@@ -21,6 +21,7 @@ from loopai._batch._plan import (
     encode_all,
     encode_chunk_request,
     plan_chunks,
+    positional_chunks,
 )
 
 json_values = st.recursive(
@@ -148,3 +149,32 @@ def test_a_chunk_request_carries_the_encoded_items_and_the_servers_fields() -> N
         "max_concurrency": 7,
         "timeout_ms": 500,
     }
+
+
+@given(
+    values=st.lists(
+        st.dictionaries(st.text(max_size=5), st.integers() | st.text(max_size=20), max_size=4), max_size=60
+    ),
+    max_items=st.integers(1, 25),
+)
+def test_the_positional_fast_plan_sends_what_the_item_by_item_plan_sends(
+    values: list[dict[str, object]], max_items: int
+) -> None:
+    """Chunks encoded in one go hold the same ids and inputs, in the same order, as item by item."""
+    fast = positional_chunks(values, max_items, 4_000_000)
+    assert fast is not None
+    slow = list(plan_chunks(encode_all(values, IdPolicy.POSITIONS), max_items, 4_000_000))
+    assert [chunk.ids for chunk in fast] == [chunk.ids for chunk in slow]
+    for quick, careful in zip(fast, slow, strict=True):
+        assert quick.array is not None
+        decoded = msgspec.json.decode(bytes(quick.array))
+        assert [item["input"] for item in decoded] == [
+            msgspec.json.decode(bytes(raw))["input"] for raw in careful.items
+        ]
+
+
+def test_the_positional_fast_plan_steps_aside_for_what_it_cannot_take() -> None:
+    """A non-dict input, a non-JSON value or an oversized chunk: None, and items go one by one."""
+    assert positional_chunks([{"a": 1}, ["not", "a", "dict"]], 10, 4_000_000) is None
+    assert positional_chunks([{"a": object()}], 10, 4_000_000) is None
+    assert positional_chunks([{"a": "x" * 2000}], 10, 1_000) is None

@@ -59,6 +59,19 @@ async def test_loopai_serve_runs_until_ctrl_c(backend: str) -> None:
     assert code == 0
 
 
+async def test_log_requests_prints_one_line_per_answer() -> None:
+    """--log-requests prints arrival time, method, path, status and a key fingerprint for each answer."""
+    command = [sys.executable, "-m", "loopai.testing", "--port", "0", "--log-requests"]
+    _, output, code = await serve_and_classify(command)
+    lines = [line.split() for line in output.splitlines() if line.startswith("request ")]
+    assert [line[2:] for line in lines] == [
+        ["POST", "/api/v1/tasks", "201", "-"],
+        ["POST", f"/api/v1/tasks/{lines[1][3].split('/')[4]}/execute", "200", "-"],
+    ]
+    assert float(lines[0][1]) <= float(lines[1][1])
+    assert code == 0
+
+
 def test_bad_arguments_exit_with_a_message(capsys: pytest.CaptureFixture[str]) -> None:
     """A bad fault spec is reported on stderr with exit status 2."""
     assert main(["serve", "--port", "0", "--fault", "explode"]) == 2

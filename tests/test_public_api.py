@@ -127,3 +127,12 @@ def test_pytest_plugin_loads_without_the_server_extra() -> None:
     )
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert completed.stdout.strip() == "testing needs the extra"
+
+
+def test_import_loopai_leaves_ray_alone() -> None:
+    """`import loopai` never imports Ray or pyarrow: loopai.ray is imported only when asked for."""
+    import subprocess
+    import sys
+
+    code = "import sys, loopai; sys.exit(bool({'ray', 'pyarrow', 'loopai.ray'} & set(sys.modules)))"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

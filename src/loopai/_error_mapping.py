@@ -143,7 +143,7 @@ def map_error(
         location = headers.get("location")
         where = f" to {excerpt(location, 200)!r}" if location else " with no Location"
         return RedirectException(
-            f"HTTP {status}: the server redirected{where}; loopai does not follow redirects"
+            f"the server redirected{where}; loopai does not follow redirects"
             " (point base_url at the final address)",
             location=location,
             **common,

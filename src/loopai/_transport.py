@@ -272,7 +272,7 @@ class HttpTransport:
             content_bytes = body.finish()
         except BodyTooLarge:
             raise ResponseTooLargeException(
-                f"HTTP {response.status_code}: the response body is larger than max_response_bytes"
+                "the response body is larger than max_response_bytes"
                 f" ({self.max_response_bytes:,} bytes decoded); reading stopped there",
                 limit=self.max_response_bytes,
                 status_code=response.status_code,
@@ -281,7 +281,7 @@ class HttpTransport:
             ) from None
         except UnsupportedEncoding as exc:
             raise ResponseDecodeException(
-                f"HTTP {response.status_code}: the body's Content-Encoding cannot be read: {exc}",
+                f"the body's Content-Encoding cannot be read: {exc}",
                 status_code=response.status_code,
                 method=method,
                 url=display_url,

@@ -11,7 +11,16 @@ from __future__ import annotations
 
 import sys
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping, Sized
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+    Sized,
+)
 from contextlib import aclosing
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Protocol
@@ -23,7 +32,16 @@ from .._models import BatchExecuteResponse, BatchExecuteResult
 from ._ledger import TOO_LARGE, ReorderWindow, StopRule, Totals, chunk_failed, failed, match
 from ._options import BatchProgress, JobSettings
 from ._pacing import Pacer
-from ._plan import Chunk, ChunkPlanner, EncodedItem, IdPolicy, ItemEncoder, encode_all, encode_chunk_request
+from ._plan import (
+    Chunk,
+    ChunkPlanner,
+    IdPolicy,
+    ItemEncoder,
+    encode_all,
+    encode_chunk_request,
+    plan_chunks,
+    positional_chunks,
+)
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
@@ -60,6 +78,19 @@ def _check_inputs(inputs: object, *, lazy: bool) -> None:
         raise InvalidArgumentException("inputs", f"must be {what} of items, got {type(inputs).__name__}")
 
 
+class _NoLimit:
+    """An async context manager that waits for nothing (a job of one request needs no limiter)."""
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+
+_NO_LIMIT = _NoLimit()
+
+
 class _Job:
     """One running job: what it was asked, how it sends, its ledger, and the gates of the shell."""
 
@@ -84,26 +115,28 @@ class _Job:
         self,
         group: TaskGroup,
         send: MemoryObjectSendStream[_Results],
-        items: Iterable[EncodedItem] | AsyncGenerator[EncodedItem, None],
+        chunks: Iterable[Chunk] | AsyncGenerator[Chunk, None],
     ) -> None:
-        """Cut ``items`` into chunks and start a task for each, as the window makes room."""
-        options = self.settings.options
-        planner = ChunkPlanner(options.chunk_size, options.max_chunk_bytes)
+        """Start a task for each chunk, as the window makes room."""
         async with send:
-            if isinstance(items, AsyncGenerator):
-                async with aclosing(items):
-                    async for item_id, raw in items:
-                        chunk = planner.add(item_id, raw)
-                        if chunk is not None:
-                            await self._start(group, send, chunk)
-            else:
-                for item_id, raw in items:
-                    chunk = planner.add(item_id, raw)
-                    if chunk is not None:
+            if isinstance(chunks, AsyncGenerator):
+                async with aclosing(chunks):
+                    async for chunk in chunks:
                         await self._start(group, send, chunk)
-            chunk = planner.flush()
-            if chunk is not None:
-                await self._start(group, send, chunk)
+            else:
+                for chunk in chunks:
+                    await self._start(group, send, chunk)
+
+    async def run_alone(self, chunk: Chunk) -> _Results:
+        """A job of one chunk: its request, with no tasks, window or stream around it."""
+        self.started = anyio.current_time()
+        results = await self._request(0, chunk, limited=False)
+        self.totals.count(results)
+        if self.settings.progress is not None:
+            totals = self.totals
+            elapsed = anyio.current_time() - self.started
+            self.settings.progress(BatchProgress(totals.done, totals.failed, totals.total, elapsed))
+        return results
 
     async def _start(self, group: TaskGroup, send: MemoryObjectSendStream[_Results], chunk: Chunk) -> None:
         await self.room.acquire()
@@ -114,14 +147,14 @@ class _Job:
         async with send:
             await self._deliver(seq, await self._request(seq, chunk), send)
 
-    async def _request(self, seq: int, chunk: Chunk) -> _Results:
+    async def _request(self, seq: int, chunk: Chunk, *, limited: bool = True) -> _Results:
         if self.stop.stopped_by is not None:
             return self.stop.not_run(chunk.ids)
         if chunk.too_large:
             return failed(chunk.ids, TOO_LARGE)
         body = encode_chunk_request(self.settings, chunk)
         chunk.items.clear()  # the body holds them now
-        async with self.limiter:
+        async with self.limiter if limited else _NO_LIMIT:
             if self.stop.stopped_by is not None:
                 return self.stop.not_run(chunk.ids)
             sent = False
@@ -168,9 +201,9 @@ class BatchStream:
     `BatchException` (its ``__cause__`` is the exception group).
     """
 
-    def __init__(self, job: _Job, items: Iterable[EncodedItem] | AsyncGenerator[EncodedItem, None]) -> None:
+    def __init__(self, job: _Job, chunks: Iterable[Chunk] | AsyncGenerator[Chunk, None]) -> None:
         self._job = job
-        self._items = items
+        self._chunks = chunks
         self._group: TaskGroup | None = None
         self._results: MemoryObjectReceiveStream[_Results] | None = None
         self._batch: Iterator[BatchExecuteResult] = iter(())
@@ -185,7 +218,7 @@ class BatchStream:
         await self._group.__aenter__()
         self._job.started = anyio.current_time()
         self._group.start_soon(
-            self._job.produce, self._group, send, self._items, name="loopai._batch producer"
+            self._job.produce, self._group, send, self._chunks, name="loopai._batch producer"
         )
         return self
 
@@ -253,11 +286,16 @@ def _describe(group: BaseExceptionGroup[Exception]) -> str:
     return text + (f" (and {len(leaves) - 3} more)" if len(leaves) > 3 else "")
 
 
-async def _encode_each(
-    inputs: AsyncIterable[object], encoder: ItemEncoder
-) -> AsyncGenerator[EncodedItem, None]:
+async def _plan_each(
+    inputs: AsyncIterable[object], encoder: ItemEncoder, planner: ChunkPlanner
+) -> AsyncGenerator[Chunk, None]:
     async for value in inputs:
-        yield encoder.encode(value)
+        chunk = planner.add(*encoder.encode(value))
+        if chunk is not None:
+            yield chunk
+    last = planner.flush()
+    if last is not None:
+        yield last
 
 
 def stream_batch(
@@ -278,13 +316,14 @@ def stream_batch(
     """
     _check_inputs(inputs, lazy=True)
     encoder = ItemEncoder()
-    items: Iterable[EncodedItem] | AsyncGenerator[EncodedItem, None]
+    options = settings.options
+    chunks: Iterable[Chunk] | AsyncGenerator[Chunk, None]
     if isinstance(inputs, AsyncIterable):
-        items = _encode_each(inputs, encoder)
+        chunks = _plan_each(inputs, encoder, ChunkPlanner(options.chunk_size, options.max_chunk_bytes))
     else:
-        items = map(encoder.encode, inputs)
+        chunks = plan_chunks(map(encoder.encode, inputs), options.chunk_size, options.max_chunk_bytes)
     total = len(inputs) if isinstance(inputs, Sized) else None
-    return BatchStream(_Job(settings, send_chunk, total=total, ordered=ordered), items)
+    return BatchStream(_Job(settings, send_chunk, total=total, ordered=ordered), chunks)
 
 
 async def run_batch(
@@ -304,14 +343,23 @@ async def run_batch(
         BatchException: the job failed for a reason other than its chunk requests.
     """
     _check_inputs(inputs, lazy=False)
-    items = encode_all(inputs, policy)
+    options = settings.options
+    chunks: list[Chunk] | None = None
+    if policy is IdPolicy.POSITIONS and isinstance(inputs, Sequence):
+        chunks = positional_chunks(inputs, options.chunk_size, options.max_chunk_bytes)
+    if chunks is None:
+        items = encode_all(inputs, policy)
+        chunks = list(plan_chunks(items, options.chunk_size, options.max_chunk_bytes))
     started_at = datetime.now(timezone.utc)
     started = anyio.current_time()
-    job = _Job(settings, send_chunk, total=len(items), ordered=True)
+    job = _Job(settings, send_chunk, total=sum(len(chunk.ids) for chunk in chunks), ordered=True)
     results: _Results = []
-    async with BatchStream(job, items) as stream:
-        while (batch := await stream._next_batch()) is not None:
-            results += batch
+    if len(chunks) == 1:
+        results = await job.run_alone(chunks[0])
+    else:
+        async with BatchStream(job, chunks) as stream:
+            while (batch := await stream._next_batch()) is not None:
+                results += batch
     return job.totals.merge(
         results,
         task_id=settings.task_id,

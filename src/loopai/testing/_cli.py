@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import signal
 import sys
+import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import anyio
+
+if TYPE_CHECKING:
+    from ._server import LocalServer
 
 __all__ = ["main"]
 
@@ -38,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--exact-numbers", action="store_true", help="no single-precision read-back")
     serve.add_argument("--timeout-status", action="store_true", help='report timeouts as "timeout"')
     serve.add_argument("--no-record", action="store_true", help="do not keep requests in memory")
+    serve.add_argument(
+        "--log-requests",
+        action="store_true",
+        help="print 'request TIME METHOD PATH STATUS AUTH' on stdout for every answer"
+        " (TIME: arrival, Unix seconds; AUTH: sha256 of the Authorization header, 12 hex digits, or -)",
+    )
     serve.add_argument("--backend", choices=("asyncio", "trio"), default="asyncio")
     return parser
 
@@ -50,7 +62,8 @@ async def _serve(args: argparse.Namespace) -> None:
     rules: list[RateLimitRule] = []
     for spec in args.rate_limit:
         rules.extend(DEPLOYED_RULES if spec == "deployed" else [RateLimitRule.parse(spec)])
-    server = LocalServer(
+    server_class = _logging_server_class(LocalServer) if args.log_requests else LocalServer
+    server = server_class(
         seed=args.seed,
         quirks=ServerQuirks(
             single_precision=not args.exact_numbers,
@@ -68,6 +81,32 @@ async def _serve(args: argparse.Namespace) -> None:
             async for _ in signals:
                 break
     print("loopai local server stopped", flush=True)
+
+
+def _logging_server_class(base: type[LocalServer]) -> type[LocalServer]:
+    """``base`` that prints one line per answer: when, method, path, status."""
+
+    class LoggingServer(base):  # type: ignore[valid-type,misc]
+        async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+            if scope["type"] != "http":
+                await super().__call__(scope, receive, send)
+                return
+
+            arrived = time.time()
+            auth = dict(scope["headers"]).get(b"authorization")
+            # A fingerprint, so a test can tell which key was sent without the key being printed.
+            key = hashlib.sha256(auth).hexdigest()[:12] if auth else "-"
+
+            async def logged(message: dict[str, Any]) -> None:
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                    line = f"request {arrived:.6f} {scope['method']} {scope['path']} {status} {key}"
+                    print(line, flush=True)
+                await send(message)
+
+            await super().__call__(scope, receive, logged)
+
+    return LoggingServer
 
 
 def main(argv: Sequence[str] | None = None) -> int:
