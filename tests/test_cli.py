@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import pathlib
 import signal
+import subprocess
 import sys
 
 import anyio
@@ -10,7 +13,7 @@ import pytest
 from anyio.streams.text import TextReceiveStream
 
 from loopai import LoopaiClient
-from loopai.testing._cli import main
+from loopai._cli import main
 
 from .conftest import SPAM_TASK
 
@@ -88,3 +91,82 @@ def test_port_in_use_exits_with_a_message(capsys: pytest.CaptureFixture[str]) ->
         port = taken.getsockname()[1]
         assert main(["serve", "--port", str(port)]) == 1
     assert "cannot listen" in capsys.readouterr().err
+
+
+HEAVY = (
+    "starlette",
+    "hypercorn",
+    "jsonschema",
+    "hypothesis",
+    "tqdm",
+    "loopai.testing",
+    "loopai.jobs",
+    "loopai._jobs._run",
+)
+
+
+def test_help_and_version_import_nothing_heavy() -> None:
+    """`loopai --help` and `--version` load neither the server extra, the progress bar nor the job library."""
+    code = (
+        "import sys\n"
+        "from loopai._cli import main\n"
+        "for argv in (['--help'], ['--version'], ['batch', 'run', '--help'], ['serve', '--help']):\n"
+        "    try:\n"
+        "        main(argv)\n"
+        "    except SystemExit as exit:\n"
+        "        assert exit.code == 0, (argv, exit.code)\n"
+        f"print(sorted(m for m in sys.modules if m.startswith({HEAVY!r})))\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert completed.stdout.splitlines()[-1] == "[]"
+    assert "usage: loopai" in completed.stdout
+    assert "exit status:" in completed.stdout
+    assert "loopai 0" in completed.stdout or "loopai 1" in completed.stdout
+
+
+BLOCKER = """\
+import sys
+
+
+class _WithoutServerExtra:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {"starlette", "hypercorn", "tqdm"}:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+sys.meta_path.insert(0, _WithoutServerExtra())
+"""
+
+
+def test_without_the_server_extra_serve_says_how_to_install_it(tmp_path: pathlib.Path) -> None:
+    """With starlette missing: --help works, `serve` prints one line naming loopai[server] and exits 2."""
+    (tmp_path / "sitecustomize.py").write_text(BLOCKER)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    check = subprocess.run(
+        [sys.executable, "-c", "import starlette"], env=env, capture_output=True, text=True, check=False
+    )
+    assert "No module named 'starlette'" in check.stderr
+    for argv in (["--help"], ["--version"], ["serve", "--help"]):
+        completed = subprocess.run(
+            [sys.executable, "-m", "loopai", *argv], env=env, capture_output=True, text=True, check=False
+        )
+        assert completed.returncode == 0, completed.stderr
+    serve = subprocess.run(
+        [sys.executable, "-m", "loopai", "serve", "--port", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert serve.returncode == 2
+    assert serve.stderr.count("\n") == 1
+    assert "pip install 'loopai[server]'" in serve.stderr
+    assert "Traceback" not in serve.stderr
+    assert serve.stdout == ""
+
+
+def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """`loopai` alone is a usage error that shows the commands."""
+    assert main([]) == 2
+    assert "COMMAND" in capsys.readouterr().err

@@ -17,7 +17,7 @@ SRC = pathlib.Path(loopai.__file__).parent
 def test_all_is_sorted_and_complete() -> None:
     """loopai.__all__ lists every public name once, sorted, and each exists."""
     public = {name for name in dir(loopai) if name[0] not in "_@"} - {
-        "exceptions", "models", "testing",
+        "exceptions", "jobs", "models", "testing",
     }  # fmt: skip
     assert loopai.__all__ == sorted(loopai.__all__, key=lambda n: (not n.isupper(), n))
     assert public <= set(loopai.__all__)

@@ -2,7 +2,7 @@
 
 A page asks for it with a line of its own::
 
-    <!-- cli-reference: loopai.testing._cli:_parser -->
+    <!-- cli-reference: loopai._cli:_parser -->
 
 naming a module and a function of it that takes no arguments and returns an
 `argparse.ArgumentParser` (by convention ``build_parser``).  The hook replaces

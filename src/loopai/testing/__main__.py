@@ -1,7 +1,11 @@
-"""``python -m loopai.testing``: the same as ``loopai serve``."""
+"""``python -m loopai.testing``: the same as ``loopai serve``.
 
+It runs the ``loopai`` command's module rather than importing it, so the test
+kit never imports the command (which imports the test kit to serve).
+"""
+
+import runpy
 import sys
 
-from ._cli import main
-
-sys.exit(main(["serve", *sys.argv[1:]]))
+sys.argv[1:1] = ["serve"]
+runpy.run_module("loopai", run_name="__main__", alter_sys=True)

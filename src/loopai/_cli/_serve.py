@@ -1,4 +1,8 @@
-"""The ``loopai`` command: ``loopai serve`` runs the local server."""
+"""``loopai serve``: the local server of `loopai.testing` (the ``server`` extra), until Ctrl-C.
+
+The options are defined here, so ``loopai serve --help`` works without the
+extra; the server itself is imported only when it runs.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +11,24 @@ import hashlib
 import signal
 import sys
 import time
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import anyio
+from . import _status
 
 if TYPE_CHECKING:
-    from ._server import LocalServer
+    from ..testing import LocalServer
 
-__all__ = ["main"]
+__all__ = ["SERVER_EXTRA", "add_parser", "add_serve_arguments"]
+
+#: Top-level modules of the ``server`` extra: a missing one means the extra is not installed.
+SERVER_EXTRA = frozenset(
+    {"starlette", "hypercorn", "jsonschema", "sniffio", "hypothesis", "h11", "h2", "wsproto"}
+)
+HINT = "pip install 'loopai[server]'"
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="loopai", description="loopai command-line tools")
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the local Loopai server")
+def add_serve_arguments(serve: argparse.ArgumentParser) -> None:
+    """The options of ``loopai serve`` (and of ``python -m loopai.testing``)."""
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
     serve.add_argument("--seed", type=int, default=None, help="seed of sampling and fault randomness")
@@ -51,13 +58,50 @@ def _parser() -> argparse.ArgumentParser:
         " (TIME: arrival, Unix seconds; AUTH: sha256 of the Authorization header, 12 hex digits, or -)",
     )
     serve.add_argument("--backend", choices=("asyncio", "trio"), default="asyncio")
-    return parser
+
+
+def add_parser(commands: Any) -> None:
+    """Add ``serve`` to the command's subparsers."""
+    serve = commands.add_parser(
+        "serve",
+        help="run the local Loopai server (needs loopai[server])",
+        description=f"Run the local Loopai server until Ctrl-C. Needs the server extra: {HINT}.",
+    )
+    add_serve_arguments(serve)
+    serve.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the server, or say in one line that the extra is missing (status 2)."""
+    import anyio
+
+    try:
+        import loopai.testing  # noqa: F401 - fails here when the extra is missing
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] in SERVER_EXTRA:
+            print(f"loopai: serve needs the server extra: {HINT} (missing {exc.name})", file=sys.stderr)
+            return _status.USAGE
+        raise
+    try:
+        anyio.run(_serve, args, backend=args.backend)
+    except ModuleNotFoundError as exc:
+        if exc.name != "trio":
+            raise
+        print("loopai: the trio backend needs `pip install 'loopai[trio]'`", file=sys.stderr)
+        return _status.USAGE
+    except ValueError as exc:
+        print(f"loopai: {exc}", file=sys.stderr)
+        return _status.USAGE
+    except OSError as exc:
+        print(f"loopai: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return _status.ITEMS_FAILED
+    return _status.OK
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    from ._faults import Fault
-    from ._rate_limiter import DEPLOYED_RULES, RateLimitRule
-    from ._server import LocalServer, ServerQuirks
+    import anyio
+
+    from ..testing import DEPLOYED_RULES, Fault, LocalServer, RateLimitRule, ServerQuirks
 
     rules: list[RateLimitRule] = []
     for spec in args.rate_limit:
@@ -107,20 +151,3 @@ def _logging_server_class(base: type[LocalServer]) -> type[LocalServer]:
             await super().__call__(scope, receive, logged)
 
     return LoggingServer
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``loopai`` command; returns the exit status."""
-    args = _parser().parse_args(argv)
-    try:
-        anyio.run(_serve, args, backend=args.backend)
-    except ModuleNotFoundError as exc:
-        print(f"loopai: the local server needs `pip install loopai[server]` ({exc})", file=sys.stderr)
-        return 2
-    except ValueError as exc:
-        print(f"loopai: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"loopai: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
-        return 1
-    return 0
