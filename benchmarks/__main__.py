@@ -3,7 +3,7 @@
 python -m benchmarks                  # full sizes (what `nox -s bench` runs)
 python -m benchmarks --quick          # tiny sizes: a smoke run
 python -m benchmarks --update-readme  # also rewrite the table in benchmarks/README.md
-python -m benchmarks --only percall --only rate   # some parts only
+python -m benchmarks --only percall --only rate   # some parts only (python -m benchmarks.bench_sync alone)
 python -m benchmarks --only soak --items 100000   # the soak at another size
 """
 
@@ -15,14 +15,23 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import bench_batch, bench_client, bench_models, bench_per_call, bench_rate_budget, bench_soak
+from . import (
+    bench_batch,
+    bench_client,
+    bench_models,
+    bench_per_call,
+    bench_rate_budget,
+    bench_soak,
+    bench_sync,
+)
 from ._harness import machine_line
 
 README = Path(__file__).with_name("README.md")
 START, END = "<!-- results:start -->", "<!-- results:end -->"
-PARTS = ("models", "client", "percall", "batch", "rate", "soak")
+PARTS = ("models", "client", "percall", "sync", "batch", "rate", "soak")
 TITLES = {
     "percall": "per call (client CPU, medians of paired rounds)",
+    "sync": "sync client (SyncLoopaiClient against LoopaiClient)",
     "rate": "rate budget",
     "soak": "soak (seeded faults on 5% of requests, max_retries=3)",
 }
@@ -58,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
         elif part == "percall":
             results[part] = bench_per_call.run(quick=args.quick, client_results=results.get("client"))
             rows = bench_per_call.table(results[part])
+        elif part == "sync":
+            results[part] = bench_sync.run(quick=args.quick)
+            rows = bench_sync.table(results[part])
         elif part == "batch":
             results[part] = bench_batch.run(quick=args.quick)
             rows = bench_batch.table(results[part])

@@ -29,6 +29,17 @@ def test_client_benchmarks_run() -> None:
     assert all(v["cpu_us"] > 0 for v in results["asyncio"]["1"].values())
 
 
+def test_sync_benchmark_runs() -> None:
+    """The sync-overhead benchmark measures both clients, calls and streams, on both backends."""
+    from benchmarks import bench_sync
+
+    results = bench_sync.run(quick=True)
+    assert set(results["trio"]) == set(bench_sync.CLIENTS)
+    assert all(v["cpu_us"] > 0 for v in results["asyncio"].values())
+    assert results["stream"]["asyncio"]["sync"]["items_per_second"] > 0
+    assert len(bench_sync.table(results)) > 10
+
+
 def test_batch_benchmarks_run() -> None:
     """Throughput and streaming-memory benchmarks complete and report figures."""
     from benchmarks import bench_batch

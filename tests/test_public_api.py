@@ -37,6 +37,8 @@ def test_public_classes_report_their_public_module() -> None:
     """Reprs and tracebacks read loopai.X, loopai.models.X, loopai.exceptions.X."""
     assert loopai.LoopaiClient.__module__ == "loopai"
     assert loopai.RetryPolicy.__module__ == "loopai"
+    assert loopai.SyncLoopaiClient.__module__ == "loopai"
+    assert loopai.SyncBatchStream.__module__ == "loopai"
     assert loopai.Task.__module__ == "loopai.models"
     assert loopai.ValidationException.__module__ == "loopai.exceptions"
     assert loopai.testing.LocalServer.__module__ == "loopai.testing"

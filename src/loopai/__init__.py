@@ -6,6 +6,8 @@ from ._not_given import NOT_GIVEN, NotGiven
 from ._rate_budget import RateLimitState
 from ._raw_response import LoopaiResponse, RateLimitInfo
 from ._retry import RetryPolicy
+from ._sync_batch_stream import SyncBatchStream
+from ._sync_client import SyncLoopaiClient
 from ._version import __version__
 from .exceptions import (
     AuthenticationException,
@@ -68,6 +70,8 @@ __all__ = [
     "ResponseTooLargeException",
     "RetryPolicy",
     "ServerException",
+    "SyncBatchStream",
+    "SyncLoopaiClient",
     "Task",
     "TimeoutException",
     "ValidationException",
@@ -84,6 +88,8 @@ for _name in (
     "RateLimitInfo",
     "RateLimitState",
     "RetryPolicy",
+    "SyncBatchStream",
+    "SyncLoopaiClient",
 ):
     globals()[_name].__module__ = __name__
 del _name

@@ -7,6 +7,7 @@ unknown fields are ignored, timestamps without an offset are read as UTC,
 and requests leave unset fields out instead of sending ``null``.
 """
 
+from collections.abc import Collection
 from datetime import datetime, timezone
 from typing import Any, Final
 from uuid import UUID
@@ -14,6 +15,7 @@ from uuid import UUID
 import msgspec
 
 from ._exceptions import InvalidArgumentException
+from ._model_dump import DumpMode, dump, dump_json
 
 __all__ = [
     "ArtifactStatus",
@@ -87,7 +89,48 @@ class SynthesisStrategy:
 
 
 class _Body(msgspec.Struct, omit_defaults=True):
-    """Common configuration: keyword construction, unset fields left out."""
+    """Common configuration: keyword construction, unset fields left out; pydantic's dump methods."""
+
+    def model_dump(
+        self,
+        *,
+        mode: DumpMode = "python",
+        by_alias: bool = False,
+        exclude_none: bool = False,
+        include: Collection[str] | None = None,
+        exclude: Collection[str] | None = None,
+    ) -> dict[str, Any]:
+        """The model as a dict, as pydantic's ``model_dump`` gives it.
+
+        Every field by its attribute name (the wire's name with
+        ``by_alias=True``), nested models as dicts.  ``mode="json"`` makes
+        the values JSON-ready (UUIDs and datetimes as strings), so
+        ``json.dumps(model.model_dump(mode="json"))`` works; the default
+        ``mode="python"`` keeps them as `UUID` and `datetime` objects.
+        ``include``/``exclude`` name top-level fields.
+        """
+        return dump(
+            self, mode=mode, by_alias=by_alias, exclude_none=exclude_none, include=include, exclude=exclude
+        )
+
+    def model_dump_json(
+        self,
+        *,
+        indent: int | None = None,
+        by_alias: bool = False,
+        exclude_none: bool = False,
+        include: Collection[str] | None = None,
+        exclude: Collection[str] | None = None,
+    ) -> str:
+        """The model as a JSON string, as pydantic's ``model_dump_json`` gives it (compact by default)."""
+        return dump_json(
+            self,
+            indent=indent,
+            by_alias=by_alias,
+            exclude_none=exclude_none,
+            include=include,
+            exclude=exclude,
+        )
 
 
 # --- tasks -----------------------------------------------------------------

@@ -110,3 +110,25 @@ async def configuration() -> None:
     artifacts: list[ProgramArtifact] = await client.list_artifacts("6f1c0a9e-3c55-4b0a-9d7e-2f4a1c3b5d7e")
     print(health.status, artifacts, loopai.__version__)
     await client.aclose()
+
+
+def blocking(inputs: list[dict[str, Any]]) -> None:
+    with loopai.SyncLoopaiClient("http://localhost:8080", max_retries=2, backend="trio") as client:
+        task: Task = client.get_task("6f1c0a9e-3c55-4b0a-9d7e-2f4a1c3b5d7e")
+        result: ExecutionResult = client.execute(task.id, {"text": "hi"}, timeout=5.0)
+        response: BatchExecuteResponse = client.batch_execute(task.id, inputs, max_concurrency=5)
+        patient: loopai.SyncLoopaiClient = client.with_options(timeout=120.0)
+        stream: loopai.SyncBatchStream = patient.stream_batch(task.id, inputs, ordered=True)
+        with stream as results:
+            for item in results:
+                checked: BatchExecuteResult = item
+                print(checked.id)
+        print(result.output, response.success_count, client.base_url, client.is_closed)
+
+
+def seed_compat(task: Task, result: ExecutionResult) -> str:
+    as_python: dict[str, Any] = task.model_dump()
+    as_json: dict[str, Any] = result.model_dump(mode="json", by_alias=True, exclude_none=True)
+    text: str = result.model_dump_json(indent=2, include={"id", "output"})
+    print(as_python, as_json)
+    return text

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -332,6 +332,32 @@ class LocalServer:
             self.url = None
         if failure is not None:
             raise failure
+
+    @contextmanager
+    def serve_in_thread(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        backend: str = "asyncio",
+        backend_options: Mapping[str, Any] | None = None,
+    ) -> Iterator[str]:
+        """Serve over TCP from a background thread while the block runs; yields the base URL.
+
+        For blocking code (`SyncLoopaiClient`, plain test functions), tests of
+        other languages' clients, and async tests whose own loop must not
+        host the server.  The thread runs its own event loop (``backend``,
+        asyncio by default); the socket is listening before the block starts,
+        and the server has stopped when it ends.  Requests are recorded as
+        with `serve`; `wait_for_requests` works only on the server's own loop.
+        """
+        from anyio.from_thread import start_blocking_portal
+
+        with (
+            start_blocking_portal(backend, dict(backend_options or {}), name="loopai-local-server") as portal,
+            portal.wrap_async_context_manager(self.serve(host, port)) as url,
+        ):
+            yield url
 
 
 async def _lifespan(receive: _Receive, send: _Send) -> None:
