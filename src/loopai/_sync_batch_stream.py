@@ -9,6 +9,7 @@ thread switch, and memory stays flat (``read_ahead`` results at most).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import Future
@@ -132,7 +133,13 @@ class SyncBatchStream:
             entered.set_exception(exc)
             raise
         entered.set_result(results)
-        await self._leave.wait()
+        try:
+            await self._leave.wait()
+        except BaseException:
+            # Cancelled before `__exit__` (Ctrl-C while entering): the job must still end here.
+            with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+                await self._stream.__aexit__(None, None, None)
+            raise
         return await self._stream.__aexit__(*self._exit_info)
 
     async def _pump(self, results: AsyncIterator[BatchExecuteResult]) -> None:
