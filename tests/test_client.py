@@ -429,3 +429,53 @@ async def test_connection_exception_keeps_the_original_exception() -> None:
             await client.get_health()
     assert isinstance(caught.value.original_exception, Exception)
     assert caught.value.__cause__ is caught.value.original_exception
+
+
+async def test_any_sequence_of_inputs_is_taken(loopai_url: str) -> None:
+    """A deque (a sequence that cannot be sliced) is a batch like a list."""
+    import collections
+
+    async with LoopaiClient(loopai_url) as client:
+        task = await client.create_task(**SPAM_TASK)
+        response = await client.batch_execute(task.id, collections.deque({"text": str(n)} for n in range(3)))
+    assert [result.id for result in response.results] == ["0", "1", "2"]
+
+
+async def test_a_raw_batch_whose_chunks_all_failed_still_returns(
+    loopai_server: LocalServer, loopai_url: str
+) -> None:
+    """with_raw_response on a batch with no successful answer: the failed results, no status."""
+    loopai_server.faults.add(Fault("status", route="/api/v1/batch/execute", status=503))
+    async with LoopaiClient(loopai_url, max_retries=0) as client:
+        task = await client.create_task(**SPAM_TASK)
+        raw = await client.with_raw_response.batch_execute(task.id, [{"text": "x"}])
+    assert raw.status_code is None and raw.answers == []
+    assert not raw.parse().results[0].success
+
+
+async def test_a_progress_callback_error_is_a_batch_exception_for_one_chunk_too(loopai_url: str) -> None:
+    """The job's own failure is BatchException, whether the job is one request or many."""
+    from loopai import BatchException
+
+    def broken(progress: object) -> None:
+        raise KeyError("progress")
+
+    async with LoopaiClient(loopai_url) as client:
+        task = await client.create_task(**SPAM_TASK)
+        with pytest.raises(BatchException) as caught:
+            await client.batch_execute(task.id, [{"text": "x"}], progress=broken)
+    assert isinstance(caught.value.__cause__, KeyError)
+
+
+async def test_url_credentials_are_sent_decoded_and_never_shown(
+    loopai_server: LocalServer, loopai_url: str
+) -> None:
+    """http://bob:p%40ss@host sends basic auth for bob:p@ss; the password is in no repr."""
+    import base64
+
+    url = loopai_url.replace("http://", "http://bob:p%40ss%3Aw@")
+    async with LoopaiClient(url) as client:
+        await client.get_health()
+        assert "p%40ss" not in repr(client) and "p@ss" not in repr(client)
+    sent = loopai_server.requests[-1].headers["authorization"]
+    assert sent == "Basic " + base64.b64encode(b"bob:p@ss:w").decode()

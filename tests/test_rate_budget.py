@@ -142,3 +142,46 @@ async def test_two_jobs_and_single_calls_share_one_budget_and_meet_few_429s() ->
         refusals.setdefault(refusal.path, []).append(refusal.time)
     for times in refusals.values():
         assert all(later - earlier >= 0.9 for earlier, later in itertools.pairwise(times))
+
+
+def test_nothing_left_and_no_reset_heard_lets_one_request_learn() -> None:
+    """Remaining 0 without a usable reset, and nothing in flight: the route is not held forever."""
+    budget = RateBudget(None, None)
+    granted_now(budget, 0.0, 1)
+    budget.finish(KEY, 0.0, WALL, status=200, headers={"x-rate-limit-remaining": "0"})
+    assert budget.reserve(KEY, 1, 5000.0).granted
+
+
+def test_a_dotnet_reset_with_seven_digits_and_no_offset_is_read_as_utc() -> None:
+    """2025-...56.1234567 (as .NET writes it) is understood on every Python, as UTC."""
+    budget = RateBudget(None, None)
+    granted_now(budget, 0.0, 1)
+    reset = datetime.fromtimestamp(WALL + 30, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.1234567")
+    budget.finish(
+        KEY, 0.0, WALL, status=200, headers={"x-rate-limit-remaining": "0", "x-rate-limit-reset": reset}
+    )
+    state = budget.state(KEY, 0.0)
+    assert state is not None and state.resets_in == pytest.approx(30.12, abs=0.01)
+
+
+def test_routes_nothing_is_known_of_are_forgotten() -> None:
+    """One route per task id does not pile up when the server sends no rate-limit headers."""
+    budget = RateBudget(None, None)
+    for n in range(1000):
+        key = ("GET", f"/api/v1/tasks/{n}")
+        assert budget.reserve(key, 1, 0.0).granted
+        budget.finish(key, 0.0, WALL, status=200, headers={})
+    assert not budget._routes
+
+
+async def test_a_call_cancelled_while_paced_gives_its_permit_back() -> None:
+    """Cancelled during the client's own pace: the route is not left with a send in flight."""
+    from loopai._rate_budget import RateGate
+
+    gate = RateGate(RateBudget(1.0, None))
+    await gate.acquire(KEY)
+    gate.finish(KEY, status=200, headers={})
+    with anyio.move_on_after(0.01):
+        await gate.acquire(KEY)  # paced a second out: cancelled while it waits
+    assert gate.budget.reserve(KEY, 1, anyio.current_time() + 5).granted
+    assert gate.budget._routes[KEY].in_flight == 1

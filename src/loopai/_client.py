@@ -8,7 +8,7 @@ import os
 from collections.abc import AsyncIterable, Iterable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final, TypeVar
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 from uuid import UUID
 
 from . import _arguments as check
@@ -103,8 +103,9 @@ class _BaseUrl:
         path = parts.path.rstrip("/").removesuffix(API_PREFIX)
         self.url = urlunsplit((parts.scheme, netloc, path, "", ""))
         self.tls = parts.scheme == "https"
-        self.username = parts.username
-        self.password = parts.password
+        self.username = None if parts.username is None else unquote(parts.username)
+        self.password = None if parts.password is None else unquote(parts.password)
+        self._raw_password = parts.password
         shown_user = f"{parts.username}:***@" if parts.username is not None else ""
         self.masked = urlunsplit((parts.scheme, shown_user + netloc, path, "", ""))
 
@@ -223,7 +224,7 @@ class LoopaiClient:
         return headers
 
     def _redact(self, text: str) -> str:
-        for secret in (self._api_key, self._base.password):
+        for secret in (self._api_key, self._base.password, self._base._raw_password):
             if secret:
                 text = text.replace(secret, "***")
         return text

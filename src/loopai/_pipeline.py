@@ -143,11 +143,11 @@ class RequestPipeline:
         """
         url = self.base_url + call.path
         key = (call.method, call.path.lower())
-        # Waiting for the budget before the first attempt is queueing, not part of the call.
-        await self._acquire(call, key, url, math.inf)
         policy_deadline = call.policy.timeout
         started = anyio.current_time()
         deadline = started + policy_deadline if policy_deadline is not None else math.inf
+        # The client's own pace is queueing; a wait the server asked for counts against the deadline.
+        await self._acquire(call, key, url, deadline)
         run = _RetryRun(call, url, deadline)
         failure: LoopaiException | None = None
         with anyio.CancelScope(deadline=deadline) as scope:

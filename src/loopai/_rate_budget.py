@@ -14,10 +14,11 @@ The server counts per method and path, and so does the budget.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TypeAlias
 
 import anyio
@@ -60,6 +61,12 @@ class _Route:
     blocked_until: float = -math.inf
 
 
+#: The longest a route is held back on the server's word (a reset or Retry-After further off is cut).
+_LONGEST_HOLD = 3600.0
+
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
 def _reset_time(value: str | None, now: float, wall_now: float) -> float | None:
     """A reset header (an ISO timestamp, or seconds) as a time on the ``now`` clock."""
     if not value:
@@ -68,14 +75,19 @@ def _reset_time(value: str | None, now: float, wall_now: float) -> float | None:
     try:
         seconds = float(value)
     except ValueError:
+        # .NET writes 7 fractional digits, which Python 3.10 cannot read; a time without offset is UTC.
+        text = _FRACTION.sub(r"\1", value.replace("Z", "+00:00"))
         try:
-            stamp = datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+            moment = datetime.fromisoformat(text)
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=timezone.utc)
+            stamp = moment.timestamp()
         except (ValueError, OverflowError, OSError):
             return None
         seconds = stamp - wall_now
     if not math.isfinite(seconds):
         return None
-    return now + min(max(seconds, 0.0), 3600.0)
+    return now + min(max(seconds, 0.0), _LONGEST_HOLD)
 
 
 def _whole(value: str | None) -> int | None:
@@ -128,8 +140,11 @@ class RateBudget:
             # Requests still in flight may land in the new window.
             route.remaining = None if route.capacity is None else route.capacity - route.in_flight
         if route.remaining is not None and route.remaining <= 0:
-            # Nothing left and no reset heard of: wait a moment for an answer to tell.
-            return route.resets_at - now if route.resets_at is not None else 0.05
+            if route.resets_at is not None:
+                return route.resets_at - now
+            if route.in_flight:
+                return 0.05  # nothing left and no reset heard of: an answer on its way will tell
+            route.remaining = None  # nothing will tell: let one request go and learn
         return 0.0
 
     def finish(
@@ -148,16 +163,18 @@ class RateBudget:
             return
         route.in_flight = max(0, route.in_flight - 1)
         if status is None or headers is None:
+            self._forget_if_idle(key, route, now)
             return
         remaining = _whole(headers.get("x-rate-limit-remaining"))
         resets_at = _reset_time(headers.get("x-rate-limit-reset"), now, wall_now)
         if status == 429:
-            wait = retry_after if retry_after is not None else 1.0
+            wait = min(retry_after if retry_after is not None else 1.0, _LONGEST_HOLD)
             route.blocked_until = max(route.blocked_until, now + wait)
             route.remaining = 0
             route.resets_at = max(resets_at or route.blocked_until, route.blocked_until)
             return
         if remaining is None:
+            self._forget_if_idle(key, route, now)
             return
         route.capacity = max(route.capacity or 0, remaining + 1)
         # Sends still in flight may have been counted after this one: assume they were.
@@ -169,6 +186,16 @@ class RateBudget:
             route.remaining = min(route.remaining, allowed)
         if resets_at is not None:
             route.resets_at = resets_at
+
+    def _forget_if_idle(self, key: RouteKey, route: _Route, now: float) -> None:
+        """Drop a route nothing is known of (one per task id would otherwise pile up)."""
+        if (
+            not route.in_flight
+            and route.remaining is None
+            and route.resets_at is None
+            and route.blocked_until <= now
+        ):
+            del self._routes[key]
 
     def state(self, key: RouteKey, now: float) -> RateLimitState | None:
         """What is known of ``key``'s limit, or None if nothing."""
@@ -204,14 +231,21 @@ class RateGate:
         Raises:
             BudgetExhausted: the server's limit holds the route back for longer than ``max_wait``.
         """
+        waited = 0.0
         while True:
             reservation = self.budget.reserve(key, items, anyio.current_time())
-            if not reservation.granted and reservation.wait > max_wait:
-                raise BudgetExhausted(reservation.wait)
-            if reservation.wait > 0:
-                await anyio.sleep(reservation.wait)
             if reservation.granted:
+                if reservation.wait > 0:
+                    try:
+                        await anyio.sleep(reservation.wait)
+                    except BaseException:
+                        self.finish(key)  # the permit goes back: this send will not happen
+                        raise
                 return
+            if waited + reservation.wait > max_wait:
+                raise BudgetExhausted(waited + reservation.wait)
+            await anyio.sleep(reservation.wait)
+            waited += reservation.wait
 
     def finish(
         self,

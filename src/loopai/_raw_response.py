@@ -50,13 +50,12 @@ class LoopaiResponse(Generic[T]):
     """
 
     def __init__(self, answers: list[Answer[Any]], parsed: T) -> None:
-        if not answers:
-            raise RuntimeError("no HTTP answer was captured for this call")
         self.answers = [(answer.response.status_code, answer.response.headers) for answer in answers]
-        last = answers[-1].response
-        self.status_code: int = last.status_code
-        self.headers: Mapping[str, str] = last.headers
-        self.http_content: bytes = last.content
+        last = answers[-1].response if answers else None
+        #: The last successful answer's status; None when none came (a batch whose every chunk failed).
+        self.status_code: int | None = last.status_code if last else None
+        self.headers: Mapping[str, str] = last.headers if last else {}
+        self.http_content: bytes = last.content if last else b""
         self._parsed = parsed
 
     @property

@@ -88,8 +88,12 @@ def as_timeout(timeout: object, argument: str = "timeout") -> httpx2.Timeout:
 
 
 def attempt_limit(timeout: httpx2.Timeout) -> float | None:
-    """Seconds one attempt may take as a whole: the longest phase limit, or None if a phase is unlimited."""
-    phases = (timeout.connect, timeout.read, timeout.write, timeout.pool)
+    """Seconds one attempt may take as a whole: the longest phase limit, or None if a phase is unlimited.
+
+    The pool phase does not count: requests wait for a connection slot in the
+    pipeline, before their attempt starts.
+    """
+    phases = (timeout.connect, timeout.read, timeout.write)
     if any(value is None for value in phases):
         return None
     return max(value for value in phases if value is not None)

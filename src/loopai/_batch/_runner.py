@@ -18,7 +18,6 @@ from collections.abc import (
     Iterable,
     Iterator,
     Mapping,
-    Sequence,
     Sized,
 )
 from contextlib import aclosing
@@ -135,7 +134,10 @@ class _Job:
         if self.settings.progress is not None:
             totals = self.totals
             elapsed = anyio.current_time() - self.started
-            self.settings.progress(BatchProgress(totals.done, totals.failed, totals.total, elapsed))
+            try:
+                self.settings.progress(BatchProgress(totals.done, totals.failed, totals.total, elapsed))
+            except Exception as exc:
+                raise BatchException(f"the batch job failed: {type(exc).__name__}: {exc}") from exc
         return results
 
     async def _start(self, group: TaskGroup, send: MemoryObjectSendStream[_Results], chunk: Chunk) -> None:
@@ -345,7 +347,7 @@ async def run_batch(
     _check_inputs(inputs, lazy=False)
     options = settings.options
     chunks: list[Chunk] | None = None
-    if policy is IdPolicy.POSITIONS and isinstance(inputs, Sequence):
+    if policy is IdPolicy.POSITIONS and isinstance(inputs, (list, tuple)):
         chunks = positional_chunks(inputs, options.chunk_size, options.max_chunk_bytes)
     if chunks is None:
         items = encode_all(inputs, policy)
