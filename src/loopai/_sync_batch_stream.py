@@ -81,11 +81,14 @@ class SyncBatchStream:
         self._held = self._loop.submit(functools.partial(self._hold, entered))
         try:
             results = wait(entered)
+            self._pump_call = self._loop.submit(functools.partial(self._pump, results))
+            self._open = True
         except BaseException:
+            # Ctrl-C before the block starts: no `__exit__` will come, so the job ends here.
+            if self._pump_call is not None:
+                self._loop.cancel(self._pump_call)
             self._loop.cancel(self._held)
             raise
-        self._pump_call = self._loop.submit(functools.partial(self._pump, results))
-        self._open = True
         return self
 
     def __exit__(
