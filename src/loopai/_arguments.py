@@ -131,20 +131,6 @@ def header_map(value: object, argument: str = "headers") -> dict[str, str]:
     return checked
 
 
-def seconds(value: object, argument: str, *, allow_none: bool = True) -> float | None:
-    """A finite number of seconds > 0 (or None when allowed)."""
-    if value is None and allow_none:
-        return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise InvalidArgumentException(argument, f"must be a finite number of seconds > 0, got {value!r}")
-    return float(value)
-
-
 def positive_rate(value: object, argument: str) -> float | None:
     """A finite rate > 0 per second, or None."""
     if value is None:
